@@ -1,0 +1,39 @@
+/* internal.h - what every source file of the library shares: the export
+ * macro, the mapping of system errors onto shmap codes, and small helpers. */
+#ifndef SHMAP_INTERNAL_H
+#define SHMAP_INTERNAL_H
+
+#include "shmap.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHMAP_API __attribute__((visibility("default")))
+
+/* Size of the header region at the start of an object file.  The header
+ * itself fits in the first 4 KiB; the rest of the region is a sparse hole
+ * that keeps the data at an offset valid for every page size up to 64 KiB. */
+#define SHMAP_HEADER_REGION 65536u
+
+/* Data offset of a huge-page object, so that the data is aligned to a PMD. */
+#define SHMAP_HUGE_DATA_OFFSET (2u * 1024u * 1024u)
+
+/* Maps an errno value onto a shmap code (never returns 0). */
+int error_from_errno(int err);
+
+/* close(2) that keeps errno, for cleanup paths. */
+void fd_close_quietly(int fd);
+
+/* Retries a system call that returned -1 with EINTR. */
+#define RETRY_EINTR(expr)                                                                          \
+    ({                                                                                             \
+        long retry_rc_;                                                                            \
+        do                                                                                         \
+            retry_rc_ = (long)(expr);                                                              \
+        while (retry_rc_ == -1 && errno == EINTR);                                                 \
+        retry_rc_;                                                                                 \
+    })
+
+#endif

@@ -1,0 +1,377 @@
+/* store_dir.c - the store's directories.  $SHMAP_ROOT (default
+ * /dev/shm/shmap) holds "local-UID" (mode 0700, owned by UID) for each
+ * user's Local\ names and "global" (mode 01777) for Global\ names.  Missing
+ * directories are created with their exact mode (prepared under a
+ * temporary name, then renamed into place, so nobody sees a half-made
+ * one); an existing one is used only if it is a real directory, not a
+ * symlink, with the expected owner and mode.
+ *
+ * Opened namespaces are cached per process and re-checked against their
+ * path on every use, so that a store that was removed or replaced is
+ * opened afresh rather than used stale. */
+#include "store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+struct store_ns {
+    struct store_ns *next;
+    unsigned refs;
+    bool cached;
+    uint32_t scope;
+    uid_t uid;
+    int dirfd;
+    dev_t dev;
+    ino_t ino;
+    int huge; /* -1 not yet known, 0 no, 1 yes */
+    pthread_mutex_t cursor_lock;
+    DIR *cursor; /* where the bounded sweep goes on from */
+    char path[PATH_MAX];
+};
+
+static const char default_root[] = "/dev/shm/shmap";
+static pthread_mutex_t ns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct store_ns *ns_cache;
+
+static const char *store_root(void)
+{
+    const char *root = getenv("SHMAP_ROOT");
+    return root && root[0] ? root : default_root;
+}
+
+static int ns_build_path(uint32_t scope, char *buf, size_t size)
+{
+    int n;
+    if (scope == SHMAP_SCOPE_LOCAL)
+        n = snprintf(buf, size, "%s/local-%u", store_root(), (unsigned)geteuid());
+    else
+        n = snprintf(buf, size, "%s/global", store_root());
+    return n < 0 || (size_t)n >= size ? SHMAP_ERANGE : 0;
+}
+
+/* The root may be ours or root's; if others may write to it, it must be
+ * sticky so that nobody can remove another user's namespace. */
+static bool root_is_safe(const struct stat *st)
+{
+    if (!S_ISDIR(st->st_mode))
+        return false;
+    if (st->st_uid != geteuid() && st->st_uid != 0)
+        return false;
+    return !(st->st_mode & (S_IWGRP | S_IWOTH)) || (st->st_mode & S_ISVTX);
+}
+
+static bool ns_dir_is_safe(uint32_t scope, const struct stat *st, const struct stat *root)
+{
+    if (!S_ISDIR(st->st_mode))
+        return false;
+    if (scope == SHMAP_SCOPE_LOCAL)
+        return st->st_uid == geteuid() && (st->st_mode & 07777) == 0700;
+    return (st->st_uid == 0 || st->st_uid == root->st_uid) && (st->st_mode & 07777) == 01777;
+}
+
+static int dir_open(int parent, const char *name)
+{
+    return openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* Creates directory NAME in PARENT with exactly MODE, atomically. */
+static int dir_create(int parent, const char *name, mode_t mode)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, ".mkdir-%ld-%lx", (long)getpid(), (unsigned long)random());
+    if (mkdirat(parent, tmp, 0700) != 0)
+        return error_from_errno(errno);
+    int rc = 0;
+    int fd = dir_open(parent, tmp);
+    if (fd < 0 || fchmod(fd, mode) != 0)
+        rc = error_from_errno(errno);
+    else if (renameat2(parent, tmp, parent, name, RENAME_NOREPLACE) == 0)
+        goto out;
+    else if (errno != EEXIST)
+        rc = error_from_errno(errno);
+    unlinkat(parent, tmp, AT_REMOVEDIR);
+out:
+    fd_close_quietly(fd);
+    return rc;
+}
+
+static int dir_open_or_create(int parent, const char *name, mode_t mode)
+{
+    int fd = dir_open(parent, name);
+    if (fd < 0 && errno == ENOENT) {
+        int rc = dir_create(parent, name, mode);
+        if (rc < 0)
+            return rc;
+        fd = dir_open(parent, name);
+    }
+    if (fd < 0)
+        return errno == ELOOP || errno == ENOTDIR ? SHMAP_ESTORE : error_from_errno(errno);
+    return fd;
+}
+
+/* Opens the root directory, creating it (mode 01777) if only it is missing. */
+static int root_open(struct stat *st)
+{
+    const char *root = store_root();
+    if (root[0] != '/')
+        return SHMAP_ESTORE;
+    char parent[PATH_MAX];
+    const char *slash = strrchr(root, '/');
+    size_t plen = slash == root ? 1 : (size_t)(slash - root);
+    if (plen >= sizeof parent || slash[1] == '\0')
+        return SHMAP_ESTORE;
+    memcpy(parent, root, plen);
+    parent[plen] = '\0';
+    int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pfd < 0)
+        return errno == ENOENT || errno == ENOTDIR ? SHMAP_ESTORE : error_from_errno(errno);
+    int fd = dir_open_or_create(pfd, slash + 1, 01777);
+    fd_close_quietly(pfd);
+    if (fd < 0)
+        return fd;
+    if (fstat(fd, st) != 0 || !root_is_safe(st)) {
+        fd_close_quietly(fd);
+        return SHMAP_ESTORE;
+    }
+    return fd;
+}
+
+static int ns_open(uint32_t scope, struct store_ns **out)
+{
+    struct stat root_st, st;
+    int rootfd = root_open(&root_st);
+    if (rootfd < 0)
+        return rootfd;
+    char sub[32];
+    if (scope == SHMAP_SCOPE_LOCAL)
+        snprintf(sub, sizeof sub, "local-%u", (unsigned)geteuid());
+    else
+        snprintf(sub, sizeof sub, "global");
+    int fd = dir_open_or_create(rootfd, sub, scope == SHMAP_SCOPE_LOCAL ? 0700 : 01777);
+    fd_close_quietly(rootfd);
+    if (fd < 0)
+        return fd;
+    int rc = SHMAP_ESTORE;
+    struct store_ns *ns = NULL;
+    if (fstat(fd, &st) != 0 || !ns_dir_is_safe(scope, &st, &root_st))
+        goto fail;
+    rc = SHMAP_ENOMEM;
+    ns = calloc(1, sizeof *ns);
+    if (!ns)
+        goto fail;
+    rc = ns_build_path(scope, ns->path, sizeof ns->path);
+    if (rc < 0)
+        goto fail;
+    ns->scope = scope;
+    ns->uid = geteuid();
+    ns->dirfd = fd;
+    ns->dev = st.st_dev;
+    ns->ino = st.st_ino;
+    ns->huge = -1;
+    ns->refs = 1;
+    pthread_mutex_init(&ns->cursor_lock, NULL);
+    *out = ns;
+    return 0;
+fail:
+    free(ns);
+    fd_close_quietly(fd);
+    return rc;
+}
+
+/* Still the directory at its path, still safe: fit for use. */
+static bool ns_still_valid(const struct store_ns *ns)
+{
+    struct stat st;
+    if (fstatat(AT_FDCWD, ns->path, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return false;
+    return st.st_dev == ns->dev && st.st_ino == ns->ino && S_ISDIR(st.st_mode) &&
+           (st.st_mode & 07777) == (ns->scope == SHMAP_SCOPE_LOCAL ? 0700 : 01777);
+}
+
+static void ns_free(struct store_ns *ns)
+{
+    if (ns->cursor)
+        closedir(ns->cursor);
+    pthread_mutex_destroy(&ns->cursor_lock);
+    fd_close_quietly(ns->dirfd);
+    free(ns);
+}
+
+/* Drops NS from the cache; call with ns_lock held. */
+static void ns_uncache(struct store_ns *ns)
+{
+    for (struct store_ns **p = &ns_cache; *p; p = &(*p)->next) {
+        if (*p == ns) {
+            *p = ns->next;
+            break;
+        }
+    }
+    ns->cached = false;
+    if (ns->refs == 0)
+        ns_free(ns);
+}
+
+static struct store_ns *ns_cache_find(uint32_t scope, const char *path)
+{
+    for (struct store_ns *ns = ns_cache; ns; ns = ns->next) {
+        if (ns->scope != scope || ns->uid != geteuid() || strcmp(ns->path, path) != 0)
+            continue;
+        if (ns_still_valid(ns))
+            return ns;
+        ns_uncache(ns);
+        return NULL;
+    }
+    return NULL;
+}
+
+int store_ns_get(uint32_t scope, struct store_ns **out)
+{
+    char path[PATH_MAX];
+    if (scope != SHMAP_SCOPE_LOCAL && scope != SHMAP_SCOPE_GLOBAL)
+        return SHMAP_EINVAL;
+    if (ns_build_path(scope, path, sizeof path) < 0)
+        return SHMAP_ESTORE;
+    pthread_mutex_lock(&ns_lock);
+    struct store_ns *ns = ns_cache_find(scope, path);
+    if (ns)
+        ns->refs++;
+    pthread_mutex_unlock(&ns_lock);
+    if (ns) {
+        *out = ns;
+        return 0;
+    }
+    int rc = ns_open(scope, &ns);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&ns_lock);
+    ns->cached = true;
+    ns->next = ns_cache;
+    ns_cache = ns;
+    pthread_mutex_unlock(&ns_lock);
+    *out = ns;
+    return 0;
+}
+
+void store_ns_put(struct store_ns *ns)
+{
+    if (!ns)
+        return;
+    pthread_mutex_lock(&ns_lock);
+    if (--ns->refs == 0 && !ns->cached)
+        ns_free(ns);
+    pthread_mutex_unlock(&ns_lock);
+}
+
+int store_ns_dirfd(const struct store_ns *ns)
+{
+    return ns->dirfd;
+}
+
+int store_ns_next_entry(struct store_ns *ns, char *name, size_t size)
+{
+    if (pthread_mutex_trylock(&ns->cursor_lock) != 0)
+        return 0; /* another thread is sweeping: nothing to do here */
+    int rc = 0;
+    if (!ns->cursor) {
+        int fd = openat(ns->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ns->cursor = fd < 0 ? NULL : fdopendir(fd);
+        if (!ns->cursor) {
+            fd_close_quietly(fd);
+            goto out;
+        }
+    }
+    struct dirent *e = readdir(ns->cursor);
+    if (!e) {
+        rewinddir(ns->cursor);
+        goto out;
+    }
+    snprintf(name, size, "%s", e->d_name);
+    rc = 1;
+out:
+    pthread_mutex_unlock(&ns->cursor_lock);
+    return rc;
+}
+
+void store_ns_lock_for_fork(bool lock)
+{
+    if (lock)
+        pthread_mutex_lock(&ns_lock);
+    else
+        pthread_mutex_unlock(&ns_lock);
+}
+
+/* Reads the tmpfs "huge=" option of the mount holding the namespace. */
+static bool mount_allows_huge(dev_t dev)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return false;
+    char line[4096];
+    bool huge = false;
+    unsigned want_major = major(dev), want_minor = minor(dev);
+    while (fgets(line, sizeof line, f)) {
+        unsigned maj, min;
+        if (sscanf(line, "%*u %*u %u:%u", &maj, &min) != 2 || maj != want_major ||
+            min != want_minor)
+            continue;
+        const char *sep = strstr(line, " - tmpfs ");
+        if (!sep)
+            continue;
+        huge = strstr(sep, "huge=always") || strstr(sep, "huge=within_size") ||
+               strstr(sep, "huge=advise");
+        break;
+    }
+    fclose(f);
+    return huge;
+}
+
+/* Reads the kernel's policy for huge pages in internal shared memory. */
+static void shmem_thp_policy(char *buf, size_t size)
+{
+    buf[0] = '\0';
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "re");
+    if (!f)
+        return;
+    size_t n = fread(buf, 1, size - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+static bool shmem_thp_forced(void)
+{
+    char buf[128];
+    shmem_thp_policy(buf, sizeof buf);
+    return strstr(buf, "[force]") != NULL;
+}
+
+bool store_unnamed_has_huge(void)
+{
+    char buf[128];
+    shmem_thp_policy(buf, sizeof buf);
+    return strstr(buf, "[always]") || strstr(buf, "[within_size]") || strstr(buf, "[advise]") ||
+           strstr(buf, "[force]");
+}
+
+bool store_ns_has_huge(struct store_ns *ns)
+{
+    if (ns->huge < 0) {
+        bool yes = access("/sys/kernel/mm/transparent_hugepage", F_OK) == 0 &&
+                   (mount_allows_huge(ns->dev) || shmem_thp_forced());
+        ns->huge = yes;
+    }
+    return ns->huge == 1;
+}
+
+SHMAP_API int shmap_store_path(uint32_t scope, char *buf, size_t size)
+{
+    if (!buf || size == 0 || (scope != SHMAP_SCOPE_LOCAL && scope != SHMAP_SCOPE_GLOBAL))
+        return SHMAP_EINVAL;
+    return ns_build_path(scope, buf, size);
+}
