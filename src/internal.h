@@ -3,6 +3,12 @@
 #ifndef SHMAP_INTERNAL_H
 #define SHMAP_INTERNAL_H
 
+/* The library uses Linux interfaces (O_TMPFILE, memfd, renameat2, ...);
+ * every source file includes this header before any system header. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
 #include "shmap.h"
 
 #include <errno.h>
