@@ -31,6 +31,10 @@ struct shmap_mapping *mapping_alloc(void);
  * with SHMAP_EACCES if the protection does not allow ACCESS. */
 int mapping_fill(struct shmap_mapping *m, const struct object_header *h, uint32_t access);
 
+/* A second handle to M's object with ACCESS (within M's access), holding
+ * the name on its own.  Errors: SHMAP_EACCES, SHMAP_ENOMEM, SHMAP_EMFILE. */
+int mapping_duplicate(const struct shmap_mapping *m, uint32_t access, struct shmap_mapping **out);
+
 /* Opens the backing file a file-backed header names, checking it is the
  * same file.  Returns the descriptor or an error. */
 int mapping_open_backing_file(const struct object_header *h, int open_mode);

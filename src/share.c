@@ -200,3 +200,26 @@ SHMAP_API int shmap_mapping_import_fd(int fd, uint32_t access, shmap_mapping **o
     free(h);
     return rc == SHMAP_EIO ? SHMAP_ECORRUPT : rc;
 }
+
+int mapping_duplicate(const struct shmap_mapping *m, uint32_t access, struct shmap_mapping **out)
+{
+    if (!access_valid(access) || (access & ~m->access))
+        return SHMAP_EACCES;
+    struct shmap_mapping *d = mapping_alloc();
+    if (!d)
+        return SHMAP_ENOMEM;
+    *d = *m;
+    d->hold = (struct store_hold){.fd = -1};
+    d->access = access;
+    d->data_fd = fd_reopen(m->data_fd, access_open_mode(access));
+    int rc = d->data_fd < 0 ? d->data_fd : 0;
+    if (rc == 0 && m->hold.fd >= 0)
+        rc = store_hold_fd(m->hold.fd, m->name, &d->hold);
+    if (rc < 0) {
+        fd_close_quietly(d->data_fd);
+        free(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
