@@ -143,8 +143,9 @@ typedef struct shmap_mapping_config {
  * creation.  The handle's access is all the protection allows.
  *
  * Returns 0 when it created the object, SHMAP_EXISTED when it opened an
- * existing one (cfg's size, protection, file and mode are then ignored; the
- * existing object keeps them), or: SHMAP_EINVAL (cfg NULL, size 0 without a
+ * existing one (which keeps its size, protection, file and mode; cfg's
+ * protection is then the access asked of it, as in Win32: asking
+ * read-write of a read-only object fails with SHMAP_EACCES), or: SHMAP_EINVAL (cfg NULL, size 0 without a
  * file, unknown protection or flag bits, mode > 0777), SHMAP_EBADNAME,
  * SHMAP_ENAMETOOLONG, SHMAP_ETYPE, SHMAP_EACCES, SHMAP_EEXIST, SHMAP_ENOMEM,
  * SHMAP_ENOSPC, SHMAP_EFILEEMPTY, SHMAP_ERANGE, SHMAP_ENOHUGE, SHMAP_ESTORE,
@@ -214,7 +215,9 @@ int shmap_mapping_import_fd(int fd, uint32_t access, shmap_mapping **out);
 
 /* Maps a view of M into this process and returns its address in *addr.
  * ACCESS is SHMAP_ACCESS_READ, _WRITE (read-write), _COPY (copy-on-write),
- * optionally | SHMAP_ACCESS_EXECUTE; it must be allowed by the handle.
+ * optionally | SHMAP_ACCESS_EXECUTE; it must be allowed by the handle (a
+ * copy view needs only read access).  The address is chosen by the kernel
+ * and page-aligned, not 64 KiB-aligned as on Windows.
  * OFFSET is a multiple of SHMAP_GRANULARITY; LENGTH 0 maps to the end.
  * FIXED_ADDR, if not NULL, is a multiple of SHMAP_GRANULARITY where the
  * view must go; an existing mapping there is never replaced.  A view stays
@@ -224,14 +227,14 @@ int shmap_view_map(shmap_mapping *m, uint32_t access, uint64_t offset,
                    size_t length, void *fixed_addr, void **addr);
 
 /* Unmaps the view containing ADDR (any address inside it).  Errors:
- * SHMAP_ENOTVIEW. */
+ * SHMAP_EINVAL (NULL), SHMAP_ENOTVIEW. */
 int shmap_view_unmap(void *addr);
 
 /* Writes the dirty pages of [ADDR, ADDR+LENGTH) of a view to the backing
  * file before returning (LENGTH 0: to the end of the view).  For a
  * memory-backed or copy-on-write view there is nothing to write: returns
- * 0.  Errors: SHMAP_ENOTVIEW, SHMAP_ERANGE (range leaves the view),
- * SHMAP_EIO. */
+ * 0.  Errors: SHMAP_EINVAL (NULL), SHMAP_ENOTVIEW, SHMAP_ERANGE (range
+ * leaves the view), SHMAP_EIO. */
 int shmap_view_flush(void *addr, size_t length);
 
 /* What shmap_view_query reports. */
@@ -248,7 +251,8 @@ int shmap_view_query(const void *addr, shmap_view_info *info);
 
 /* ---- The store ---------------------------------------------------------- */
 
-/* Removes NAME from the store whatever holds it (any type).  Holders keep
+/* Removes NAME from the store whatever holds it (any type); never creates
+ * a directory.  Holders keep
  * their handles and views; new opens no longer find it.  Errors:
  * SHMAP_ENOENT, SHMAP_EACCES, SHMAP_EBADNAME, SHMAP_ENAMETOOLONG,
  * SHMAP_ESTORE. */
@@ -263,8 +267,9 @@ typedef void (*shmap_sweep_fn)(const char *name, void *arg);
 /* Removes every stale name (one whose holders all died) of the namespace
  * SCOPE (SHMAP_SCOPE_LOCAL or SHMAP_SCOPE_GLOBAL), calling FN (if not NULL)
  * for each.  Returns the number of names removed (or found, with
- * SHMAP_SWEEP_DRY_RUN), or SHMAP_EINVAL, SHMAP_ESTORE, SHMAP_EIO.  Names
- * another user owns and this user may not remove are skipped. */
+ * SHMAP_SWEEP_DRY_RUN; 0 if the namespace does not exist), or SHMAP_EINVAL,
+ * SHMAP_ESTORE, SHMAP_EIO.  Names another user owns and this user may not
+ * remove are skipped.  Never creates a directory. */
 int shmap_store_sweep(uint32_t scope, uint32_t flags, shmap_sweep_fn fn,
                       void *arg);
 
@@ -277,6 +282,8 @@ typedef struct shmap_object_info {
     uint32_t mode;             /* permission bits of the object file */
     uint32_t owner_uid;        /* owner of the object file */
     uint32_t creator_pid;      /* process that created it */
+    uint32_t creator_uid;      /* user that created it */
+    uint64_t created_ns;       /* creation time, ns since the epoch */
     uint64_t size;             /* data size (mappings) */
     uint64_t dev, ino;         /* identity of the object file */
     int stale;                 /* 1 if no process holds it */
@@ -290,8 +297,9 @@ typedef int (*shmap_list_fn)(const shmap_object_info *obj, void *arg);
 
 /* Calls FN for each object of namespace SCOPE, in no set order; stops early
  * and returns FN's value when FN returns non-zero.  Objects it may not read
- * are reported with type 0.  Returns 0, or SHMAP_EINVAL, SHMAP_ESTORE,
- * SHMAP_ENOENT (the namespace does not exist yet), SHMAP_EIO. */
+ * are reported with type 0.  Returns 0 (also when the namespace does not
+ * exist), or SHMAP_EINVAL, SHMAP_ESTORE, SHMAP_EIO.  Never creates a
+ * directory, never removes a name. */
 int shmap_store_list(uint32_t scope, shmap_list_fn fn, void *arg);
 
 /* Writes into BUF (SIZE bytes) the directory of namespace SCOPE in the

@@ -169,7 +169,7 @@ static int huge_check(const struct name_ref *ref)
     if (!ref)
         return store_unnamed_has_huge() ? 0 : SHMAP_ENOHUGE;
     struct store_ns *ns;
-    int rc = store_ns_get(ref->scope, &ns);
+    int rc = store_ns_get(ref->scope, true, &ns);
     if (rc < 0)
         return rc;
     rc = store_ns_has_huge(ns) ? 0 : SHMAP_ENOHUGE;

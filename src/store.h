@@ -30,6 +30,13 @@ struct store_create {
     bool commit;                        /* allocate the data range now */
     bool exclusive;                     /* fail with SHMAP_EEXIST if present */
     uint32_t mode;                      /* permission bits */
+    /* If not NULL: called once with the new object file, complete but not
+     * yet linked under its name (nobody else can reach it), e.g. to take a
+     * new mutex's initial ownership.  A negative return fails the create.
+     * The file may still be discarded (the name turned out to exist):
+     * store_hold_name returning 0 says it became the object. */
+    int (*prepared)(int fd, void *arg);
+    void *prepared_arg;
 };
 
 /* Holds the object NAME of TYPE; creates it as CREATE says when absent
@@ -69,9 +76,10 @@ void store_ns_lock_for_fork(bool lock);
 /* Locks and unlocks the view registry around fork (view.c). */
 void view_lock_for_fork(bool lock);
 
-/* Opens (creating if needed) the namespace SCOPE.  Errors: SHMAP_ESTORE,
+/* Opens the namespace SCOPE, creating its directories if they are missing
+ * and CREATE.  Errors: SHMAP_ENOENT (missing, not CREATE), SHMAP_ESTORE,
  * SHMAP_EACCES, SHMAP_EMFILE, SHMAP_EIO. */
-int store_ns_get(uint32_t scope, struct store_ns **out);
+int store_ns_get(uint32_t scope, bool create, struct store_ns **out);
 void store_ns_put(struct store_ns *ns);
 int store_ns_dirfd(const struct store_ns *ns);
 

@@ -102,10 +102,11 @@ out:
     return rc;
 }
 
-static int dir_open_or_create(int parent, const char *name, mode_t mode)
+/* Opens directory NAME in PARENT; creates it with MODE if CREATE. */
+static int dir_open_or_create(int parent, const char *name, mode_t mode, bool create)
 {
     int fd = dir_open(parent, name);
-    if (fd < 0 && errno == ENOENT) {
+    if (fd < 0 && errno == ENOENT && create) {
         int rc = dir_create(parent, name, mode);
         if (rc < 0)
             return rc;
@@ -116,8 +117,9 @@ static int dir_open_or_create(int parent, const char *name, mode_t mode)
     return fd;
 }
 
-/* Opens the root directory, creating it (mode 01777) if only it is missing. */
-static int root_open(struct stat *st)
+/* Opens the root directory, creating it (mode 01777) if only it is missing
+ * and CREATE. */
+static int root_open(struct stat *st, bool create)
 {
     const char *root = store_root();
     if (root[0] != '/')
@@ -129,10 +131,11 @@ static int root_open(struct stat *st)
         return SHMAP_ESTORE;
     memcpy(parent, root, plen);
     parent[plen] = '\0';
-    int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* O_PATH: a parent we may search but not read (mode 0711) is fine. */
+    int pfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (pfd < 0)
         return errno == ENOENT || errno == ENOTDIR ? SHMAP_ESTORE : error_from_errno(errno);
-    int fd = dir_open_or_create(pfd, slash + 1, 01777);
+    int fd = dir_open_or_create(pfd, slash + 1, 01777, create);
     fd_close_quietly(pfd);
     if (fd < 0)
         return fd;
@@ -143,10 +146,10 @@ static int root_open(struct stat *st)
     return fd;
 }
 
-static int ns_open(uint32_t scope, struct store_ns **out)
+static int ns_open(uint32_t scope, bool create, struct store_ns **out)
 {
     struct stat root_st, st;
-    int rootfd = root_open(&root_st);
+    int rootfd = root_open(&root_st, create);
     if (rootfd < 0)
         return rootfd;
     char sub[32];
@@ -154,7 +157,7 @@ static int ns_open(uint32_t scope, struct store_ns **out)
         snprintf(sub, sizeof sub, "local-%u", (unsigned)geteuid());
     else
         snprintf(sub, sizeof sub, "global");
-    int fd = dir_open_or_create(rootfd, sub, scope == SHMAP_SCOPE_LOCAL ? 0700 : 01777);
+    int fd = dir_open_or_create(rootfd, sub, scope == SHMAP_SCOPE_LOCAL ? 0700 : 01777, create);
     fd_close_quietly(rootfd);
     if (fd < 0)
         return fd;
@@ -231,7 +234,7 @@ static struct store_ns *ns_cache_find(uint32_t scope, const char *path)
     return NULL;
 }
 
-int store_ns_get(uint32_t scope, struct store_ns **out)
+int store_ns_get(uint32_t scope, bool create, struct store_ns **out)
 {
     char path[PATH_MAX];
     if (scope != SHMAP_SCOPE_LOCAL && scope != SHMAP_SCOPE_GLOBAL)
@@ -247,7 +250,7 @@ int store_ns_get(uint32_t scope, struct store_ns **out)
         *out = ns;
         return 0;
     }
-    int rc = ns_open(scope, &ns);
+    int rc = ns_open(scope, create, &ns);
     if (rc < 0)
         return rc;
     pthread_mutex_lock(&ns_lock);

@@ -60,7 +60,7 @@ struct scan {
 
 static int scan_open(uint32_t scope, struct scan *s)
 {
-    int rc = store_ns_get(scope, &s->ns);
+    int rc = store_ns_get(scope, false, &s->ns);
     if (rc < 0)
         return rc;
     s->dirfd = store_ns_dirfd(s->ns);
@@ -88,7 +88,7 @@ SHMAP_API int shmap_store_sweep(uint32_t scope, uint32_t flags, shmap_sweep_fn f
     struct scan s;
     int rc = scan_open(scope, &s);
     if (rc < 0)
-        return rc;
+        return rc == SHMAP_ENOENT ? 0 : rc; /* no namespace yet: nothing stale */
     int count = 0;
     struct dirent *e;
     while ((e = readdir(s.dir))) {
@@ -128,6 +128,8 @@ static void object_describe(int dirfd, uint32_t scope, const char *file,
         info->protection = h->protection;
         info->flags = h->flags & (SHMAP_RESERVE | SHMAP_HUGE_PAGES);
         info->creator_pid = h->creator_pid;
+        info->creator_uid = h->creator_uid;
+        info->created_ns = h->created_ns;
         info->size = h->size;
         info->file_backed = (h->flags & HEADER_FILE_BACKED) != 0;
         snprintf(info->file_path, sizeof info->file_path, "%s", h->file_path);
@@ -151,7 +153,7 @@ SHMAP_API int shmap_store_list(uint32_t scope, shmap_list_fn fn, void *arg)
     struct scan s;
     int rc = scan_open(scope, &s);
     if (rc < 0)
-        return rc;
+        return rc == SHMAP_ENOENT ? 0 : rc; /* no namespace yet: no objects */
     struct dirent *e;
     while (rc == 0 && (e = readdir(s.dir))) {
         struct object_header h;
@@ -172,7 +174,7 @@ SHMAP_API int shmap_unlink(const char *name)
     if (rc < 0)
         return rc;
     struct store_ns *ns;
-    rc = store_ns_get(ref.scope, &ns);
+    rc = store_ns_get(ref.scope, false, &ns);
     if (rc < 0)
         return rc;
     if (unlinkat(store_ns_dirfd(ns), ref.file, 0) != 0)

@@ -93,7 +93,10 @@ static int view_check(const shmap_mapping *m, uint32_t access, uint64_t offset, 
     if (!access_valid(access) ||
         ((access & SHMAP_ACCESS_WRITE) && (access & SHMAP_ACCESS_COPY)))
         return SHMAP_EINVAL;
-    if (access & ~m->access)
+    /* A copy-on-write view needs only read access, as in Win32. */
+    uint32_t needs = access & SHMAP_ACCESS_COPY ? (access & ~SHMAP_ACCESS_COPY) | SHMAP_ACCESS_READ
+                                                : access;
+    if (needs & ~m->access)
         return SHMAP_EACCES;
     if (offset % SHMAP_GRANULARITY || (uintptr_t)fixed_addr % SHMAP_GRANULARITY)
         return SHMAP_EALIGN;
@@ -153,6 +156,8 @@ SHMAP_API int shmap_view_map(shmap_mapping *m, uint32_t access, uint64_t offset,
 
 SHMAP_API int shmap_view_unmap(void *addr)
 {
+    if (!addr)
+        return SHMAP_EINVAL;
     pthread_mutex_lock(&views_lock);
     struct view *v = views_find((uintptr_t)addr);
     struct view gone = {0};
@@ -171,6 +176,8 @@ SHMAP_API int shmap_view_unmap(void *addr)
 
 SHMAP_API int shmap_view_flush(void *addr, size_t length)
 {
+    if (!addr)
+        return SHMAP_EINVAL;
     pthread_mutex_lock(&views_lock);
     struct view *found = views_find((uintptr_t)addr);
     struct view v = found ? *found : (struct view){0};
@@ -194,7 +201,7 @@ SHMAP_API int shmap_view_flush(void *addr, size_t length)
 
 SHMAP_API int shmap_view_query(const void *addr, shmap_view_info *info)
 {
-    if (!info)
+    if (!addr || !info)
         return SHMAP_EINVAL;
     pthread_mutex_lock(&views_lock);
     struct view *v = views_find((uintptr_t)addr);
