@@ -308,7 +308,7 @@ int store_hold_name(const struct name_ref *name, uint32_t type, int open_mode,
                     struct object_header *header, int *data_fd)
 {
     struct store_ns *ns;
-    int rc = store_ns_get(name->scope, &ns);
+    int rc = store_ns_get(name->scope, create != NULL, &ns);
     if (rc < 0)
         return rc;
     struct hold_attempt a = {name, type, open_mode, create, store_ns_dirfd(ns), -1};
@@ -340,7 +340,7 @@ int store_hold_fd(int fd, const char *name, struct store_hold *hold)
     if (rc < 0)
         return SHMAP_ECORRUPT;
     struct store_ns *ns;
-    rc = store_ns_get(ref.scope, &ns);
+    rc = store_ns_get(ref.scope, true, &ns);
     if (rc < 0)
         return rc;
     int lfd = fd_reopen(fd, O_RDONLY);
