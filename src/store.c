@@ -124,12 +124,16 @@ static void hold_register(struct store_hold *h)
     pthread_mutex_unlock(&holds_lock);
 }
 
+/* Takes H out of the registry if it is in; its links belong to the
+ * registry's lock, since neighbours' inserts and removals write them. */
 static void hold_unregister(struct store_hold *h)
 {
     pthread_mutex_lock(&holds_lock);
-    h->prev->next = h->next;
-    h->next->prev = h->prev;
-    h->prev = h->next = NULL;
+    if (h->prev) {
+        h->prev->next = h->next;
+        h->next->prev = h->prev;
+        h->prev = h->next = NULL;
+    }
     pthread_mutex_unlock(&holds_lock);
 }
 
@@ -366,8 +370,7 @@ void store_release(struct store_hold *hold)
 {
     if (hold->fd < 0)
         return;
-    if (hold->prev)
-        hold_unregister(hold);
+    hold_unregister(hold);
     if (hold->ns)
         hold_drop(store_ns_dirfd(hold->ns), hold->file, hold->fd);
     else

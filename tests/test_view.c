@@ -304,16 +304,16 @@ static void test_alignment(void **state)
 {
     (void)state;
     shmap_mapping *m = tu_create(NULL, 4 * GRAN);
-    char *free_at = tu_free_aligned_addr(2 * GRAN);
     void *p = NULL;
     struct tu_snap s;
-    tu_snap_take(&s);
+    tu_snap_take(&s); /* first: it maps things, which could fill the hole */
+    char *free_at = tu_free_aligned_addr(2 * GRAN);
     assert_rc(shmap_view_map(m, SHMAP_ACCESS_READ, 4096, GRAN, NULL, &p), SHMAP_EALIGN);
     assert_rc(shmap_view_map(m, SHMAP_ACCESS_READ, GRAN / 2, 0, NULL, &p), SHMAP_EALIGN);
     assert_rc(shmap_view_map(m, SHMAP_ACCESS_READ, 0, GRAN, free_at + 4096, &p), SHMAP_EALIGN);
     assert_null(p);
     tu_snap_check(&s);
-    assert_false(tu_is_mapped(free_at + 4096, 1));
+    assert_false(tu_is_file_mapped(free_at + 4096));
     assert_rc(shmap_mapping_close(m), 0);
 }
 
@@ -334,13 +334,18 @@ static void test_fixed_address(void **state)
 
     /* Over an anonymous mapping, whole or in part: refused, and the
      * mapping keeps its contents. */
+    struct tu_snap s;
+    tu_snap_take(&s); /* first: it maps things, which could fill the hole */
+    /* The range stays reserved (PROT_NONE) until the moment it must be
+     * free, so that no allocator of this process takes it meanwhile. */
     char *busy = tu_free_aligned_addr(4 * GRAN);
+    char *reserved = mmap(busy, 4 * GRAN, PROT_NONE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    assert_ptr_equal(reserved, busy);
     char *anon = mmap(busy + 2 * GRAN, GRAN, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     assert_ptr_equal(anon, busy + 2 * GRAN);
     memset(anon, 0x5a, GRAN);
-    struct tu_snap s;
-    tu_snap_take(&s);
     p = NULL;
     assert_rc(shmap_view_map(m, SHMAP_ACCESS_READ, 0, GRAN, anon, &p), SHMAP_EADDRINUSE);
     assert_rc(shmap_view_map(m, SHMAP_ACCESS_READ, 0, 3 * GRAN, busy, &p), SHMAP_EADDRINUSE);
@@ -352,14 +357,15 @@ static void test_fixed_address(void **state)
     for (size_t i = 0; i < GRAN; i++)
         if ((unsigned char)anon[i] != 0x5a)
             fail_msg("byte %zu of the existing mapping was changed", i);
-    assert_false(tu_is_mapped(busy, 1)); /* the refused part left nothing */
+    assert_false(tu_is_file_mapped(busy)); /* the refused part left no view */
     assert_int_equal(mine[GRAN], 'm');
     /* Ending exactly where the anonymous mapping starts is no overlap. */
+    munmap(busy, 2 * GRAN);
     assert_rc(shmap_view_map(m, SHMAP_ACCESS_READ, GRAN, 2 * GRAN, busy, &p), 0);
     assert_ptr_equal(p, busy);
     assert_int_equal(busy[0], 'm');
     assert_rc(shmap_view_unmap(busy + 2 * GRAN - 1), 0);
-    munmap(anon, GRAN);
+    munmap(anon, 2 * GRAN); /* and the rest of the reservation */
     assert_rc(shmap_view_unmap(mine), 0);
     assert_rc(shmap_mapping_close(m), 0);
 }

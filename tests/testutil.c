@@ -442,6 +442,25 @@ int tu_is_mapped(const void *addr, size_t len)
     return msync((void *)a, len + ((uintptr_t)addr - a), MS_ASYNC) == 0;
 }
 
+int tu_is_file_mapped(const void *addr)
+{
+    /* Sanitizer runtimes map anonymous memory at any time, anywhere: only a
+     * mapping of a file (a view) tells that the library left something. */
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f)
+        fail_msg("/proc/self/maps: %s", strerror(errno));
+    char line[512];
+    int found = 0;
+    uintptr_t a = (uintptr_t)addr;
+    while (!found && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi, inode;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %lu", &lo, &hi, &inode) == 3)
+            found = inode != 0 && a >= lo && a < hi;
+    }
+    fclose(f);
+    return found;
+}
+
 void *tu_free_aligned_addr(size_t len)
 {
     size_t span = len + 2 * GRAN;

@@ -165,6 +165,9 @@ void tu_snap_check_at(const struct tu_snap *s, const char *file, int line);
 /* 1 if [ADDR, ADDR+LEN) is entirely mapped in this process. */
 int tu_is_mapped(const void *addr, size_t len);
 
+/* 1 if ADDR lies in a mapping of a file (such as a view). */
+int tu_is_file_mapped(const void *addr);
+
 /* A free, SHMAP_GRANULARITY-aligned address range of LEN bytes. */
 void *tu_free_aligned_addr(size_t len);
 
