@@ -86,13 +86,18 @@ int header_validate(const struct object_header *h, uint64_t file_size)
     }
 }
 
+int header_read_sized(int fd, uint64_t file_size, struct object_header *h)
+{
+    ssize_t n = RETRY_EINTR(pread(fd, h, sizeof *h, 0));
+    if (n != (ssize_t)sizeof *h)
+        return SHMAP_ECORRUPT;
+    return header_validate(h, file_size);
+}
+
 int header_read(int fd, struct object_header *h)
 {
     struct stat st;
     if (fstat(fd, &st) != 0)
         return error_from_errno(errno);
-    ssize_t n = RETRY_EINTR(pread(fd, h, sizeof *h, 0));
-    if (n != (ssize_t)sizeof *h)
-        return SHMAP_ECORRUPT;
-    return header_validate(h, (uint64_t)st.st_size);
+    return header_read_sized(fd, (uint64_t)st.st_size, h);
 }

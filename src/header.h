@@ -49,6 +49,9 @@ int header_validate(const struct object_header *h, uint64_t file_size);
  * SHMAP_ECORRUPT (short, unreadable, or invalid), SHMAP_EIO. */
 int header_read(int fd, struct object_header *h);
 
+/* The same, for a file known to be FILE_SIZE bytes long. */
+int header_read_sized(int fd, uint64_t file_size, struct object_header *h);
+
 /* The access rights (SHMAP_ACCESS_*) a protection allows. */
 uint32_t protection_access(uint32_t protection);
 

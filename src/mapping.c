@@ -287,8 +287,11 @@ SHMAP_API int shmap_mapping_create(const char *name, const shmap_mapping_config 
     return rc;
 }
 
+/* Makes *DATA_FD (the object file, opened with OPENED_MODE) fit for
+ * ACCESS: the backing file of a file-backed object, or the object file
+ * reopened read-write when writing is asked of a read-only descriptor. */
 static int open_data(struct shmap_mapping *m, const struct object_header *h, int *data_fd,
-                     uint32_t access)
+                     int opened_mode, uint32_t access)
 {
     if (m->file_backed) {
         int fd = mapping_open_backing_file(h, access_open_mode(access));
@@ -296,7 +299,7 @@ static int open_data(struct shmap_mapping *m, const struct object_header *h, int
             return fd;
         fd_close_quietly(*data_fd);
         *data_fd = fd;
-    } else if ((access & SHMAP_ACCESS_WRITE) && (fcntl(*data_fd, F_GETFL) & O_ACCMODE) != O_RDWR) {
+    } else if ((access & SHMAP_ACCESS_WRITE) && opened_mode != O_RDWR) {
         int fd = fd_reopen(*data_fd, O_RDWR);
         if (fd < 0)
             return fd;
@@ -327,10 +330,10 @@ SHMAP_API int shmap_mapping_open(const char *name, uint32_t access, shmap_mappin
     }
     rc = mapping_fill(m, &h, access == SHMAP_ACCESS_ALL ? protection_access(h.protection) : access);
     if (rc == 0) {
-        rc = open_data(m, &h, &data_fd, m->access);
+        rc = open_data(m, &h, &data_fd, mode, m->access);
         if (rc == SHMAP_EACCES && access == SHMAP_ACCESS_ALL && (m->access & SHMAP_ACCESS_WRITE)) {
             m->access &= ~SHMAP_ACCESS_WRITE; /* the file mode allows reading only */
-            rc = open_data(m, &h, &data_fd, m->access);
+            rc = open_data(m, &h, &data_fd, mode, m->access);
         }
     }
     if (rc < 0) {

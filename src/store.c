@@ -137,71 +137,90 @@ static void hold_unregister(struct store_hold *h)
     pthread_mutex_unlock(&holds_lock);
 }
 
-/* True if FILE in DIRFD is still the very file FD refers to. */
-static bool name_refers_to(int dirfd, const char *file, int fd)
+/* True if FILE in DIRFD is still the file whose identity ID holds. */
+static bool name_refers_to(int dirfd, const char *file, const struct stat *id)
 {
-    struct stat by_name, by_fd;
-    if (fstatat(dirfd, file, &by_name, AT_SYMLINK_NOFOLLOW) != 0 || fstat(fd, &by_fd) != 0)
-        return false;
-    return by_name.st_dev == by_fd.st_dev && by_name.st_ino == by_fd.st_ino &&
-           by_fd.st_nlink > 0;
+    struct stat by_name;
+    return fstatat(dirfd, file, &by_name, AT_SYMLINK_NOFOLLOW) == 0 &&
+           by_name.st_dev == id->st_dev && by_name.st_ino == id->st_ino;
+}
+
+/* The rest of store_remove_if_stale, once the exclusive lock is held. */
+static int remove_locked(int dirfd, const char *file, const struct stat *id)
+{
+    if (!name_refers_to(dirfd, file, id) || unlinkat(dirfd, file, 0) == 0 || errno == ENOENT)
+        return 1;
+    return error_from_errno(errno);
 }
 
 int store_remove_if_stale(int dirfd, const char *file, int fd)
 {
+    struct stat id;
     if (flock(fd, LOCK_EX | LOCK_NB) != 0)
         return errno == EWOULDBLOCK ? 0 : error_from_errno(errno);
-    int rc = 1;
-    if (name_refers_to(dirfd, file, fd) && unlinkat(dirfd, file, 0) != 0)
-        rc = errno == ENOENT ? 1 : error_from_errno(errno);
+    int rc = fstat(fd, &id) == 0 ? remove_locked(dirfd, file, &id) : error_from_errno(errno);
     flock(fd, LOCK_UN);
     return rc;
 }
 
-/* Lets go of the lock on LOCK_FD and closes it; if that was the last hold
- * of the name anywhere, removes the name. */
-static void hold_drop(int dirfd, const char *file, int lock_fd)
+/* Lets go of HOLD's lock and closes it; if that was the last hold of the
+ * name anywhere, removes the name. */
+static void hold_drop(int dirfd, const struct store_hold *hold)
 {
-    if (flock(lock_fd, LOCK_EX | LOCK_NB) == 0 && name_refers_to(dirfd, file, lock_fd))
-        unlinkat(dirfd, file, 0);
-    flock(lock_fd, LOCK_UN);
-    fd_close_quietly(lock_fd);
+    struct stat id = {.st_dev = (dev_t)hold->dev, .st_ino = (ino_t)hold->ino};
+    if (flock(hold->fd, LOCK_EX | LOCK_NB) == 0 && name_refers_to(dirfd, hold->file, &id))
+        unlinkat(dirfd, hold->file, 0);
+    flock(hold->fd, LOCK_UN);
+    fd_close_quietly(hold->fd);
 }
 
-/* Opens FILE for a hold: the descriptor to map, and a separate one to lock. */
-static int hold_open(int dirfd, const char *file, int open_mode, int *data_fd, int *lock_fd)
+/* Opens FILE for a hold: the descriptor to map, and a separate one (its own
+ * open file description) to lock, both of one file whose identity goes to
+ * *ID.  O_NONBLOCK keeps a planted FIFO from hanging us; it changes
+ * nothing for regular files. */
+static int hold_open(int dirfd, const char *file, int open_mode, int *data_fd, int *lock_fd,
+                     struct stat *id)
 {
-    int fd = openat(dirfd, file, open_mode | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    const int flags = O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    int fd = openat(dirfd, file, open_mode | flags);
     if (fd < 0)
         return errno == ELOOP ? SHMAP_ESTORE : error_from_errno(errno);
-    struct stat st;
+    struct stat lock_id;
+    int lfd = -1;
     int rc = SHMAP_ESTORE;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    if (fstat(fd, id) != 0 || !S_ISREG(id->st_mode))
         goto fail;
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+    lfd = openat(dirfd, file, O_RDONLY | flags);
+    if (lfd < 0) {
+        rc = errno == ENOENT ? TRY_AGAIN : errno == ELOOP ? SHMAP_ESTORE : error_from_errno(errno);
         goto fail;
-    rc = fd_reopen(fd, O_RDONLY);
-    if (rc < 0)
+    }
+    rc = TRY_AGAIN; /* the name changed between the two opens */
+    if (fstat(lfd, &lock_id) != 0 || lock_id.st_ino != id->st_ino || lock_id.st_dev != id->st_dev)
         goto fail;
-    *lock_fd = rc;
+    *lock_fd = lfd;
     *data_fd = fd;
     return 0;
 fail:
+    fd_close_quietly(lfd);
     fd_close_quietly(fd);
     return rc;
 }
 
 /* Takes a hold of an existing file: 0 held, TRY_AGAIN if absent (stale,
  * removed, or replaced meanwhile), or an error. */
-static int hold_existing(int dirfd, const char *file, int lock_fd)
+static int hold_existing(int dirfd, const char *file, int lock_fd, const struct stat *id)
 {
-    int rc = store_remove_if_stale(dirfd, file, lock_fd);
-    if (rc != 0)
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) == 0) { /* nobody holds it: stale */
+        int rc = remove_locked(dirfd, file, id);
+        flock(lock_fd, LOCK_UN);
         return rc == 1 ? TRY_AGAIN : rc;
+    }
+    if (errno != EWOULDBLOCK)
+        return error_from_errno(errno);
     if (RETRY_EINTR(flock(lock_fd, LOCK_SH)) != 0)
         return error_from_errno(errno);
-    return name_refers_to(dirfd, file, lock_fd) ? 0 : TRY_AGAIN;
+    return name_refers_to(dirfd, file, id) ? 0 : TRY_AGAIN;
 }
 
 /* Makes the complete new object as an unnamed file, with its hold taken. */
@@ -219,6 +238,10 @@ static int object_prepare(int dirfd, const struct store_create *c, int *out)
         goto sys_fail;
     if (RETRY_EINTR(pwrite(fd, h, sizeof *h, 0)) != (long)sizeof *h)
         goto sys_fail;
+    if (c->prepared && (rc = c->prepared(fd, c->prepared_arg)) < 0) {
+        fd_close_quietly(fd);
+        return rc;
+    }
     *out = fd;
     return 0;
 sys_fail:
@@ -240,9 +263,10 @@ static int object_link(int fd, int dirfd, const char *file)
 }
 
 /* Checks the header of a held object against the type asked for. */
-static int hold_check_header(int data_fd, uint32_t type, struct object_header *header)
+static int hold_check_header(int data_fd, const struct stat *id, uint32_t type,
+                             struct object_header *header)
 {
-    int rc = header_read(data_fd, header);
+    int rc = header_read_sized(data_fd, (uint64_t)id->st_size, header);
     if (rc < 0)
         return rc;
     return header->type == type ? 0 : SHMAP_ETYPE;
@@ -255,6 +279,7 @@ struct hold_attempt {
     const struct store_create *create;
     int dirfd;
     int prepared; /* new object's fd, or -1 */
+    uint64_t prepared_dev, prepared_ino;
 };
 
 /* One try at holding the name: 0 created, SHMAP_EXISTED, TRY_AGAIN, or an
@@ -263,9 +288,10 @@ static int hold_attempt(struct hold_attempt *a, struct store_hold *hold,
                         struct object_header *header, int *data_fd)
 {
     int dfd = -1, lfd = -1;
-    int rc = hold_open(a->dirfd, a->name->file, a->open_mode, &dfd, &lfd);
+    struct stat id;
+    int rc = hold_open(a->dirfd, a->name->file, a->open_mode, &dfd, &lfd, &id);
     if (rc == 0) {
-        rc = hold_existing(a->dirfd, a->name->file, lfd);
+        rc = hold_existing(a->dirfd, a->name->file, lfd, &id);
         if (rc != 0) { /* not held: absent, replaced, or refused */
             fd_close_quietly(lfd);
             fd_close_quietly(dfd);
@@ -274,22 +300,30 @@ static int hold_attempt(struct hold_attempt *a, struct store_hold *hold,
         if (a->create && a->create->exclusive)
             rc = SHMAP_EEXIST;
         else
-            rc = hold_check_header(dfd, a->type, header);
+            rc = hold_check_header(dfd, &id, a->type, header);
+        hold->fd = lfd;
+        hold->dev = (uint64_t)id.st_dev;
+        hold->ino = (uint64_t)id.st_ino;
         if (rc == 0) {
-            hold->fd = lfd;
             *data_fd = dfd;
             return SHMAP_EXISTED;
         }
-        hold_drop(a->dirfd, a->name->file, lfd);
+        hold_drop(a->dirfd, hold);
+        hold->fd = -1;
         fd_close_quietly(dfd);
         return rc;
     }
     if (rc != SHMAP_ENOENT || !a->create)
         return rc;
     if (a->prepared < 0) {
+        struct stat prepared_id;
         rc = object_prepare(a->dirfd, a->create, &a->prepared);
+        if (rc == 0 && fstat(a->prepared, &prepared_id) != 0)
+            rc = error_from_errno(errno);
         if (rc < 0)
             return rc;
+        a->prepared_dev = (uint64_t)prepared_id.st_dev;
+        a->prepared_ino = (uint64_t)prepared_id.st_ino;
     }
     lfd = fd_reopen(a->prepared, O_RDONLY);
     if (lfd < 0)
@@ -302,6 +336,8 @@ static int hold_attempt(struct hold_attempt *a, struct store_hold *hold,
     }
     memcpy(header, a->create->header, sizeof *header);
     hold->fd = lfd;
+    hold->dev = a->prepared_dev;
+    hold->ino = a->prepared_ino;
     *data_fd = a->prepared;
     a->prepared = -1;
     return 0;
@@ -315,7 +351,7 @@ int store_hold_name(const struct name_ref *name, uint32_t type, int open_mode,
     int rc = store_ns_get(name->scope, create != NULL, &ns);
     if (rc < 0)
         return rc;
-    struct hold_attempt a = {name, type, open_mode, create, store_ns_dirfd(ns), -1};
+    struct hold_attempt a = {name, type, open_mode, create, store_ns_dirfd(ns), -1, 0, 0};
     hold->ns = ns;
     hold->fd = -1;
     hold->prev = hold->next = NULL;
@@ -352,7 +388,8 @@ int store_hold_fd(int fd, const char *name, struct store_hold *hold)
         store_ns_put(ns);
         return lfd;
     }
-    if (RETRY_EINTR(flock(lfd, LOCK_SH)) != 0) {
+    struct stat id;
+    if (fstat(lfd, &id) != 0 || RETRY_EINTR(flock(lfd, LOCK_SH)) != 0) {
         rc = error_from_errno(errno);
         fd_close_quietly(lfd);
         store_ns_put(ns);
@@ -360,6 +397,8 @@ int store_hold_fd(int fd, const char *name, struct store_hold *hold)
     }
     hold->ns = ns;
     hold->fd = lfd;
+    hold->dev = (uint64_t)id.st_dev;
+    hold->ino = (uint64_t)id.st_ino;
     hold->prev = hold->next = NULL;
     snprintf(hold->file, sizeof hold->file, "%s", ref.file);
     hold_register(hold);
@@ -372,7 +411,7 @@ void store_release(struct store_hold *hold)
         return;
     hold_unregister(hold);
     if (hold->ns)
-        hold_drop(store_ns_dirfd(hold->ns), hold->file, hold->fd);
+        hold_drop(store_ns_dirfd(hold->ns), hold);
     else
         fd_close_quietly(hold->fd);
     hold->fd = -1;

@@ -19,6 +19,7 @@ struct store_ns;
 struct store_hold {
     struct store_ns *ns; /* NULL for an unnamed object */
     int fd;              /* locked descriptor; -1 when nothing is held */
+    uint64_t dev, ino;   /* identity of the object file */
     char file[SHMAP_NAME_MAX + 1];
     struct store_hold *prev, *next;
 };
