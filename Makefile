@@ -99,8 +99,32 @@ werror: deps
 	$(call configure,$(WERROR_DIR),-DSHMAP_WERROR=ON -DSHMAP_BUILD_TESTS=ON,$(CC))
 	$(call build,$(WERROR_DIR))
 
+# Benchmarks: shmap side by side with raw POSIX, pthread, futex, pipes,
+# memcpy and Boost.Interprocess, interleaved in one run; prints a Markdown
+# report and writes bench/results/latest.md.  `make bench QUICK=1` runs every
+# scenario briefly (CI); PLOTS=1 installs gnuplot for the PNGs.  shmap's
+# side of the sync scenarios is built when include/shmap.h declares the sync
+# API and libshmap.a defines it (BENCH_SYNC=0|1 forces either).
+BENCH_DIR := $(BUILD_DIR)/bench
+BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -D_GNU_SOURCE -Iinclude
+
+bench:
+	$(call configure,$(BUILD_DIR),-DSHMAP_BUILD_TESTS=$(TESTS_AUTO))
+	$(CMAKE) --build $(BUILD_DIR) --target shmap_static -j $(JOBS)
+	@mkdir -p $(BENCH_DIR)
+	@sync=$(BENCH_SYNC); \
+	if [ -z "$$sync" ]; then \
+	    if grep -q 'shmap_wait_multiple' include/shmap.h && \
+	       nm $(BUILD_DIR)/libshmap.a 2>/dev/null | grep -q ' T shmap_wait_multiple$$'; then sync=1; \
+	    else sync=0; echo "bench: no sync API in include/shmap.h + libshmap.a: shmap's sync figures skipped"; fi; \
+	fi; \
+	echo "$(CC) $(BENCH_CFLAGS) -DBENCH_SYNC=$$sync -o $(BENCH_DIR)/shmap-bench bench/*.c $(BUILD_DIR)/libshmap.a -lpthread -lrt -lm"; \
+	$(CC) $(BENCH_CFLAGS) -DBENCH_SYNC=$$sync -o $(BENCH_DIR)/shmap-bench \
+	    $(wildcard bench/*.c) $(BUILD_DIR)/libshmap.a -lpthread -lrt -lm
+	@bash bench/run.sh "$(BENCH_DIR)" "$(QUICK)" "$(PLOTS)" "$(CC)" "$(CXX)"
+
 # Placeholders, filled in later.
-bench stress fuzz:
+stress fuzz:
 	@echo "shmap: make $@: not yet available" >&2; exit 1
 
 # Every .c and .h of the tree, outside .git and the build directories.
@@ -132,5 +156,5 @@ help:
 	@echo "make sanitize SAN=address,undefined|thread   clang + sanitizer build and tests"
 	@echo "make werror CC=gcc|clang                      build with -Werror"
 	@echo "make format | lint    clang-format -i / clang-tidy + cppcheck"
-	@echo "make bench | stress | fuzz   (not yet available)"
+	@echo "make bench [QUICK=1]          shmap against its peers; writes bench/results/latest.md"
 	@echo "make clean            remove every build directory"
