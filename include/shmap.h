@@ -6,7 +6,7 @@
  *
  * Conventions for every function in this header:
  *  - It returns 0 on success or a negative SHMAP_E* code; a positive value is
- *    returned only where it carries meaning (SHMAP_EXISTED).
+ *    returned only where it carries meaning (SHMAP_EXISTED, SHMAP_ABANDONED).
  *  - It checks its arguments and never prints, exits or aborts.
  *  - On failure it leaves nothing behind: no name, file, descriptor or
  *    mapping, and *out parameters are left unchanged.
@@ -49,6 +49,7 @@ extern "C" {
 
 #define SHMAP_OK 0
 #define SHMAP_EXISTED 1 /* create found an existing object and opened it */
+#define SHMAP_ABANDONED 2 /* wait: got a mutex whose owner died holding it */
 
 #define SHMAP_EINVAL (-1)        /* bad argument */
 #define SHMAP_ENOENT (-2)        /* no object of that name */
@@ -71,6 +72,8 @@ extern "C" {
 #define SHMAP_EBUSY (-19)        /* name kept changing under a retrying call */
 #define SHMAP_EIO (-20)          /* unexpected system error */
 #define SHMAP_ENOTSUP (-21)      /* operation not supported for this object */
+#define SHMAP_ENOTOWNER (-22)    /* mutex released by a thread that does not own it */
+#define SHMAP_ETIMEDOUT (-23)    /* wait: the timeout expired first */
 
 /* Returns a static, human-readable description of a code returned by any
  * shmap function ("unknown error" for other values).  Thread-safe. */
@@ -306,6 +309,230 @@ int shmap_store_list(uint32_t scope, shmap_list_fn fn, void *arg);
  * store, as this process resolves it.  Errors: SHMAP_EINVAL,
  * SHMAP_ERANGE (BUF too small). */
 int shmap_store_path(uint32_t scope, char *buf, size_t size);
+
+/* ==== Synchronization objects ============================================
+ *
+ * Mutexes, events and semaphores with Win32 semantics, shared by processes
+ * through a name (in the same namespace as mappings: a name held by an
+ * object of another type fails with SHMAP_ETYPE) or through memory the
+ * caller places them in (unnamed, SHMAP_SYNC_SIZE bytes inside a shared
+ * view).  One handle type, shmap_sync, covers the three kinds, so that one
+ * set of wait calls covers them all.
+ *
+ *  - A mutex is owned by a thread and recursive: each successful wait adds
+ *    one to its count, each shmap_mutex_release takes one off; only the
+ *    owning thread may release it (SHMAP_ENOTOWNER).  If the owning thread
+ *    exits or its process dies (SIGKILL included) while owning it, the next
+ *    waiter - already blocked or arriving later - gets it with the status
+ *    SHMAP_ABANDONED, at once (the kernel's robust-futex list, not a
+ *    timeout); the mutex then works normally again.  It is a glibc robust,
+ *    process-shared, recursive pthread mutex: a mutex is shared only by
+ *    processes of the same ABI (a 32-bit process opening a 64-bit process's
+ *    mutex gets SHMAP_ENOTSUP) and of the same PID namespace (owners are
+ *    told apart by thread ID).  Events and semaphores have neither limit.
+ *  - An event is manual-reset (once set, it releases every waiter until it
+ *    is reset) or auto-reset (a set releases exactly one waiter, and that
+ *    wait resets it).
+ *  - A semaphore has a count between 0 and its maximum; a wait takes one,
+ *    shmap_semaphore_release adds some.
+ *
+ * Handles: the rules at the top of this header apply.  Closing a handle
+ * while another thread waits on it is undefined, as with free() (and as in
+ * Win32).  Handles survive fork(): the child may use them (it does not own
+ * the parent's mutexes).
+ */
+
+/* (Outside the C++ linkage block: system headers.) */
+#ifdef __cplusplus
+}
+#endif
+#include <stdbool.h>
+#include <time.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct shmap_sync shmap_sync;
+
+/* Timeout of a wait that never times out. */
+#define SHMAP_INFINITE UINT32_MAX
+
+/* Most objects one shmap_wait_multiple call takes (Win32's
+ * MAXIMUM_WAIT_OBJECTS). */
+#define SHMAP_WAIT_MAX 64u
+
+/* Size and alignment of an unnamed object placed by the caller. */
+#define SHMAP_SYNC_SIZE 128u
+#define SHMAP_SYNC_ALIGN 64u
+
+/* Creation flags (SHMAP_CREATE_NEW is also accepted by the create calls). */
+#define SHMAP_MUTEX_INITIAL_OWNER 0x1u /* the creating thread owns it */
+#define SHMAP_EVENT_MANUAL_RESET 0x1u  /* manual-reset (default: auto-reset) */
+#define SHMAP_EVENT_INITIAL_SET 0x2u   /* starts set */
+
+/* Creates the mutex NAME, or opens it if it exists.  With
+ * SHMAP_MUTEX_INITIAL_OWNER the calling thread owns a new mutex (count 1)
+ * before any other process can reach it; the flag is ignored when the mutex
+ * existed.  NAME NULL makes an unnamed mutex in anonymous shared memory,
+ * shared with children forked afterwards.  MODE: permission bits of a new
+ * named object (e.g. 0600; others need read and write to use it).
+ * Returns 0 (created), SHMAP_EXISTED (opened), or SHMAP_EINVAL (OUT NULL,
+ * unknown flag bits, MODE > 0777), SHMAP_EBADNAME, SHMAP_ENAMETOOLONG,
+ * SHMAP_ETYPE, SHMAP_EEXIST (SHMAP_CREATE_NEW), SHMAP_EACCES, SHMAP_ENOTSUP,
+ * SHMAP_ECORRUPT, SHMAP_ENOMEM, SHMAP_ESTORE, SHMAP_EMFILE, SHMAP_EBUSY,
+ * SHMAP_EIO.  Thread-safe. */
+int shmap_mutex_create(const char *name, uint32_t flags, uint32_t mode, shmap_sync **out);
+
+/* Creates the event NAME (flags SHMAP_EVENT_MANUAL_RESET,
+ * SHMAP_EVENT_INITIAL_SET, SHMAP_CREATE_NEW), or opens it if it exists
+ * (FLAGS but SHMAP_CREATE_NEW are then ignored).  NAME NULL, MODE, returns
+ * and errors as shmap_mutex_create.  Thread-safe. */
+int shmap_event_create(const char *name, uint32_t flags, uint32_t mode, shmap_sync **out);
+
+/* Creates the semaphore NAME with count INITIAL and MAXIMUM (1 <= MAXIMUM
+ * <= INT32_MAX, INITIAL <= MAXIMUM, else SHMAP_EINVAL), or opens it if it
+ * exists (INITIAL and MAXIMUM are then ignored).  FLAGS: 0 or
+ * SHMAP_CREATE_NEW.  NAME NULL, MODE, returns and errors as
+ * shmap_mutex_create.  Thread-safe. */
+int shmap_semaphore_create(const char *name, uint32_t initial, uint32_t maximum, uint32_t flags,
+                           uint32_t mode, shmap_sync **out);
+
+/* Open the existing mutex, event or semaphore NAME; never create.  Errors:
+ * SHMAP_EINVAL (NAME or OUT NULL), SHMAP_ENOENT, SHMAP_ETYPE, SHMAP_EACCES
+ * (the object's mode does not give read and write), SHMAP_EBADNAME,
+ * SHMAP_ENAMETOOLONG, SHMAP_ENOTSUP, SHMAP_ECORRUPT, SHMAP_ENOMEM,
+ * SHMAP_ESTORE, SHMAP_EMFILE, SHMAP_EBUSY, SHMAP_EIO.  Thread-safe. */
+int shmap_mutex_open(const char *name, shmap_sync **out);
+int shmap_event_open(const char *name, shmap_sync **out);
+int shmap_semaphore_open(const char *name, shmap_sync **out);
+
+/* Unnamed objects placed by the caller: initialize an object in the
+ * SHMAP_SYNC_SIZE bytes at ADDR (a multiple of SHMAP_SYNC_ALIGN, in memory
+ * every user maps shared and writable, such as a view of a mapping), with
+ * the same flags and limits as the create calls (SHMAP_CREATE_NEW is not
+ * accepted; SHMAP_MUTEX_INITIAL_OWNER makes the calling thread the owner).
+ * Nothing else may use those bytes meanwhile: initialize once, then every
+ * process calls shmap_sync_attach.  While a thread of a process owns a
+ * mutex, that process must keep its memory mapped.  Errors: SHMAP_EINVAL
+ * (ADDR NULL or misaligned, bad flags or counts).  Thread-safe for distinct
+ * addresses. */
+int shmap_mutex_init_at(void *addr, uint32_t flags);
+int shmap_event_init_at(void *addr, uint32_t flags);
+int shmap_semaphore_init_at(void *addr, uint32_t initial, uint32_t maximum);
+
+/* Makes a handle to the object initialized at ADDR by an init_at call (in
+ * this or another process, at whatever address its view has there).  TYPE
+ * is SHMAP_TYPE_MUTEX, _EVENT, _SEMAPHORE, or 0 for any.  The handle does
+ * not keep the memory mapped: unmapping it first makes the handle unusable
+ * (close it only).  Errors: SHMAP_EINVAL (ADDR NULL or misaligned, OUT
+ * NULL, unknown TYPE), SHMAP_ECORRUPT (no object there), SHMAP_ETYPE,
+ * SHMAP_ENOTSUP, SHMAP_ENOMEM.  Thread-safe. */
+int shmap_sync_attach(void *addr, uint32_t type, shmap_sync **out);
+
+/* Closes a handle.  Closing the last handle of a named object removes the
+ * name, as for mappings.  The mutex is not released: if a thread of this
+ * process owns it, its page stays mapped until the process exits (the
+ * robust-futex list points into it), and it is abandoned when that thread
+ * exits.  NULL is SHMAP_EINVAL.  Not while another thread uses S. */
+int shmap_sync_close(shmap_sync *s);
+
+/* Releases the mutex S once (the owner's count goes down by one; at zero
+ * the next waiter gets it).  Errors: SHMAP_EINVAL (NULL), SHMAP_ETYPE (not
+ * a mutex), SHMAP_ENOTOWNER (the calling thread does not own it; nothing
+ * changes), SHMAP_ECORRUPT (its memory was damaged).  Thread-safe. */
+int shmap_mutex_release(shmap_sync *s);
+
+/* Sets the event S: a manual-reset event releases every waiter and stays
+ * set; an auto-reset event releases one waiter (or the next one to come)
+ * and resets.  Setting a set event does nothing.  Errors: SHMAP_EINVAL,
+ * SHMAP_ETYPE (not an event).  Thread-safe. */
+int shmap_event_set(shmap_sync *s);
+
+/* Resets the event S.  Errors: SHMAP_EINVAL, SHMAP_ETYPE.  Thread-safe. */
+int shmap_event_reset(shmap_sync *s);
+
+/* Adds COUNT (>= 1) to the semaphore S and, if PREVIOUS is not NULL,
+ * stores the count before it there.  If that would pass the maximum,
+ * fails with SHMAP_ERANGE and nothing changes.  Errors: SHMAP_EINVAL (NULL,
+ * COUNT 0), SHMAP_ETYPE (not a semaphore), SHMAP_ERANGE, SHMAP_ECORRUPT
+ * (its memory was damaged).  Thread-safe. */
+int shmap_semaphore_release(shmap_sync *s, uint32_t count, uint32_t *previous);
+
+/* Waits until S can be taken, and takes it: a mutex becomes owned by the
+ * calling thread (again, if it already owns it), an auto-reset event is
+ * reset, a semaphore's count goes down by one; a set manual-reset event is
+ * left as it is.  TIMEOUT_MS 0 only tries; SHMAP_INFINITE waits forever.
+ * A signal does not end the wait (it goes on for the time left).  Returns
+ * 0, SHMAP_ABANDONED (a mutex whose owner died holding it: now owned by
+ * the caller, and consistent), or SHMAP_ETIMEDOUT, SHMAP_EINVAL,
+ * SHMAP_ECORRUPT (the object's memory is damaged), SHMAP_ERANGE (a
+ * mutex's recursion count would overflow).  Thread-safe. */
+int shmap_wait(shmap_sync *s, uint32_t timeout_ms);
+
+/* As shmap_wait, until the absolute CLOCK_MONOTONIC time DEADLINE (one in
+ * the past only tries).  DEADLINE NULL or with tv_nsec out of range is
+ * SHMAP_EINVAL.  Thread-safe. */
+int shmap_wait_until(shmap_sync *s, const struct timespec *deadline);
+
+/* Waits on COUNT (1 to SHMAP_WAIT_MAX) objects at once.
+ *  - WAIT_ALL false: returns as soon as one can be taken, having taken the
+ *    one of lowest index among those ready, and stores that index in
+ *    *INDEX (if INDEX is not NULL); SHMAP_ABANDONED means the one taken is
+ *    an abandoned mutex.
+ *  - WAIT_ALL true: waits until every object can be taken, then takes them
+ *    all; until then it takes none (an auto-reset event stays set, a
+ *    semaphore keeps its count, a mutex stays free).  Stores 0 in *INDEX,
+ *    or with SHMAP_ABANDONED the lowest index of an abandoned mutex among
+ *    them.  An object may appear only once (SHMAP_EINVAL otherwise, also
+ *    through two handles).  Fine print: the objects cannot all be taken in
+ *    one atomic step; the call takes them one by one within a few
+ *    instructions, holding back those already taken (reserved, still
+ *    counting against a semaphore's maximum, and set or reset as asked
+ *    meanwhile), and if one was taken by someone else in between it gives
+ *    the others back exactly and waits again.  During that window (a few
+ *    instructions, no system call) another thread can find a reserved event
+ *    not set, a semaphore one unit lower or a mutex owned, so that its try
+ *    (timeout 0) fails or its wait sleeps until the window closes; and a
+ *    process killed inside the window leaves its reservations held (the
+ *    event stays unset, the semaphore one unit short; mutexes are
+ *    abandoned as usual).
+ * Timeouts, signals and the other returns as shmap_wait; *INDEX is left
+ * alone on errors and SHMAP_ETIMEDOUT.  Errors also: SHMAP_EINVAL (HANDLES
+ * NULL or holding NULL, COUNT 0 or too big), SHMAP_ENOTSUP (a kernel older
+ * than 5.16, without futex_waitv, for a wait that has to sleep on several
+ * objects).  Thread-safe. */
+int shmap_wait_multiple(shmap_sync *const *handles, size_t count, bool wait_all,
+                        uint32_t timeout_ms, int *index);
+
+/* As shmap_wait_multiple, until the absolute CLOCK_MONOTONIC DEADLINE. */
+int shmap_wait_multiple_until(shmap_sync *const *handles, size_t count, bool wait_all,
+                              const struct timespec *deadline, int *index);
+
+/* The state of a synchronization object, as shmap_sync_query and
+ * shmap_sync_describe report it: a snapshot, which may be stale at once. */
+typedef struct shmap_sync_info {
+    uint32_t type;        /* SHMAP_TYPE_MUTEX, _EVENT or _SEMAPHORE */
+    uint32_t owner_tid;   /* mutex: owning thread (its PID namespace's TID), 0 if free */
+    uint32_t recursion;   /* mutex: how many times the owner holds it, 0 if free */
+    int abandoned;        /* mutex: owner died; the next waiter gets SHMAP_ABANDONED */
+    int manual_reset;     /* event: 1 if manual-reset */
+    int signaled;         /* event: 1 if set */
+    uint32_t count;       /* semaphore: current count */
+    uint32_t maximum;     /* semaphore: maximum count */
+    char name[SHMAP_NAME_BUF]; /* full name; "" if unnamed */
+} shmap_sync_info;
+
+/* Describes the object of handle S.  Errors: SHMAP_EINVAL.  Thread-safe. */
+int shmap_sync_query(const shmap_sync *s, shmap_sync_info *info);
+
+/* Describes a named synchronization object from a copy of its header page
+ * (HEADER_LEN bytes at HEADER, such as shmap_object_info's header), without
+ * a handle.  Errors: SHMAP_EINVAL (NULL), SHMAP_ETYPE (the header of a
+ * mapping), SHMAP_ECORRUPT (too short or not a valid object header).
+ * Thread-safe. */
+int shmap_sync_describe(const void *header, size_t header_len, shmap_sync_info *info);
+
+/* ==== End of synchronization objects ===================================== */
 
 #ifdef __cplusplus
 }

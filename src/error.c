@@ -13,6 +13,7 @@ struct error_entry {
 static const struct error_entry error_table[] = {
     {SHMAP_OK, "SHMAP_OK", "success"},
     {SHMAP_EXISTED, "SHMAP_EXISTED", "opened an existing object"},
+    {SHMAP_ABANDONED, "SHMAP_ABANDONED", "acquired a mutex abandoned by its owner"},
     {SHMAP_EINVAL, "SHMAP_EINVAL", "invalid argument"},
     {SHMAP_ENOENT, "SHMAP_ENOENT", "no object of that name"},
     {SHMAP_ETYPE, "SHMAP_ETYPE", "name is held by an object of another type"},
@@ -34,6 +35,8 @@ static const struct error_entry error_table[] = {
     {SHMAP_EBUSY, "SHMAP_EBUSY", "name kept changing; try again"},
     {SHMAP_EIO, "SHMAP_EIO", "unexpected system error"},
     {SHMAP_ENOTSUP, "SHMAP_ENOTSUP", "not supported for this object"},
+    {SHMAP_ENOTOWNER, "SHMAP_ENOTOWNER", "mutex is not owned by the calling thread"},
+    {SHMAP_ETIMEDOUT, "SHMAP_ETIMEDOUT", "wait timed out"},
 };
 
 static const struct error_entry *error_find(int code)
