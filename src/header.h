@@ -29,7 +29,8 @@ struct object_header {
     uint64_t file_dev;   /* identity of the backing file */
     uint64_t file_ino;
     uint32_t header_size; /* HEADER_SIZE */
-    uint32_t reserved0;
+    int32_t inherited_fd; /* record of an inheritable Win32 handle of a
+                             file-backed mapping: its data descriptor */
     uint8_t reserved[48];
     uint8_t sync_state[128] __attribute__((aligned(64))); /* sync objects' words */
     char name[SHMAP_NAME_BUF];                             /* full name, "" if unnamed */
