@@ -25,7 +25,7 @@ static const struct error_entry error_table[] = {
     {SHMAP_ENOMEM, "SHMAP_ENOMEM", "not enough memory"},
     {SHMAP_ENOSPC, "SHMAP_ENOSPC", "no space left on the backing file's device"},
     {SHMAP_EFILEEMPTY, "SHMAP_EFILEEMPTY", "backing file is empty and no size was given"},
-    {SHMAP_ERANGE, "SHMAP_ERANGE", "beyond the end of the object"},
+    {SHMAP_ERANGE, "SHMAP_ERANGE", "out of range (beyond the object's end, or past a maximum)"},
     {SHMAP_EADDRINUSE, "SHMAP_EADDRINUSE", "fixed address overlaps an existing mapping"},
     {SHMAP_ESTORE, "SHMAP_ESTORE", "store directory or object file is unsafe"},
     {SHMAP_ECORRUPT, "SHMAP_ECORRUPT", "object header is invalid"},
@@ -80,7 +80,9 @@ int error_from_errno(int err)
         return SHMAP_EMFILE;
     case ELOOP:
     case ENOTDIR:
-        return SHMAP_ESTORE;
+    case EISDIR:
+    case ENXIO:
+        return SHMAP_ESTORE; /* something that is no object file in its place */
     case ENAMETOOLONG:
         return SHMAP_ENAMETOOLONG;
     case EINVAL:

@@ -56,18 +56,50 @@ int mapping_fill(struct shmap_mapping *m, const struct object_header *h, uint32_
     return 0;
 }
 
-int mapping_open_backing_file(const struct object_header *h, int open_mode)
+/* The header of a file-backed object names a file that openers open with
+ * their own rights.  So that nobody can make another user's process map a
+ * file of that user's, the object file must be writable by its owner
+ * alone (only the owner chose the path), and the backing file must belong
+ * to that same owner.  Returns the owner, or SHMAP_ESTORE. */
+static int backing_owner(int object_fd, uid_t *owner)
 {
+    struct stat st;
+    if (fstat(object_fd, &st) != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+        return SHMAP_ESTORE;
+    *owner = st.st_uid;
+    return 0;
+}
+
+int mapping_open_backing_file(const struct object_header *h, int object_fd, int open_mode)
+{
+    uid_t owner;
+    int rc = backing_owner(object_fd, &owner);
+    if (rc < 0)
+        return rc;
     int fd = open(h->file_path, open_mode | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return error_from_errno(errno);
     struct stat st;
+    rc = SHMAP_ENOENT; /* not the file the object was made of */
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_dev != h->file_dev ||
-        (uint64_t)st.st_ino != h->file_ino || (uint64_t)st.st_size < h->size) {
-        fd_close_quietly(fd);
-        return SHMAP_ENOENT; /* not the file the object was made of */
-    }
+        (uint64_t)st.st_ino != h->file_ino || (uint64_t)st.st_size < h->size)
+        goto fail;
+    rc = SHMAP_ESTORE;
+    if (st.st_uid != owner)
+        goto fail;
     return fd;
+fail:
+    fd_close_quietly(fd);
+    return rc;
+}
+
+/* A named object's owner is its file's owner: what its header claims
+ * could have been written by anyone allowed to write the object. */
+static void mapping_set_owner(struct shmap_mapping *m)
+{
+    struct stat st;
+    if (m->hold.fd >= 0 && fstat(m->hold.fd, &st) == 0)
+        m->owner_uid = st.st_uid;
 }
 
 static int config_check(const shmap_mapping_config *cfg)
@@ -192,14 +224,16 @@ static int named_data(struct create_plan *p, int status, const struct object_hea
 {
     if (!m->file_backed)
         return 0;
-    fd_close_quietly(*data_fd);
     if (status == 0) {
+        fd_close_quietly(*data_fd);
         *data_fd = p->b.fd;
         p->b.fd = -1;
         return 0;
     }
-    *data_fd = mapping_open_backing_file(found, access_open_mode(m->access));
-    return *data_fd < 0 ? *data_fd : 0;
+    int fd = mapping_open_backing_file(found, *data_fd, access_open_mode(m->access));
+    fd_close_quietly(*data_fd);
+    *data_fd = fd;
+    return fd < 0 ? fd : 0;
 }
 
 static int named_create(struct create_plan *p, struct shmap_mapping *m)
@@ -211,7 +245,9 @@ static int named_create(struct create_plan *p, struct shmap_mapping *m)
         .file_size = file ? HEADER_SIZE : p->h.data_offset + p->h.size,
         .commit = !file && !(cfg->flags & SHMAP_RESERVE),
         .exclusive = (cfg->flags & SHMAP_CREATE_NEW) != 0,
-        .mode = cfg->mode,
+        /* A file-backed object's file is writable by its owner alone:
+         * its header names the file to map (see backing_owner). */
+        .mode = file ? cfg->mode & ~(uint32_t)(S_IWGRP | S_IWOTH) : cfg->mode,
     };
     struct object_header found;
     int data_fd = -1;
@@ -230,6 +266,7 @@ static int named_create(struct create_plan *p, struct shmap_mapping *m)
         return rc;
     }
     m->data_fd = data_fd;
+    mapping_set_owner(m);
     return status;
 }
 
@@ -294,7 +331,7 @@ static int open_data(struct shmap_mapping *m, const struct object_header *h, int
                      int opened_mode, uint32_t access)
 {
     if (m->file_backed) {
-        int fd = mapping_open_backing_file(h, access_open_mode(access));
+        int fd = mapping_open_backing_file(h, *data_fd, access_open_mode(access));
         if (fd < 0)
             return fd;
         fd_close_quietly(*data_fd);
@@ -343,6 +380,7 @@ SHMAP_API int shmap_mapping_open(const char *name, uint32_t access, shmap_mappin
         return rc;
     }
     m->data_fd = data_fd;
+    mapping_set_owner(m);
     *out = m;
     return 0;
 }

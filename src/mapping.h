@@ -37,6 +37,6 @@ int mapping_duplicate(const struct shmap_mapping *m, uint32_t access, struct shm
 
 /* Opens the backing file a file-backed header names, checking it is the
  * same file.  Returns the descriptor or an error. */
-int mapping_open_backing_file(const struct object_header *h, int open_mode);
+int mapping_open_backing_file(const struct object_header *h, int object_fd, int open_mode);
 
 #endif

@@ -75,21 +75,36 @@ static int hex_value(char c)
     return -1;
 }
 
-bool name_is_encoded(const char *file)
+/* Decodes FILE into RAW (SIZE bytes); false if FILE is no encoding. */
+static bool name_unescape(const char *file, char *raw, size_t size)
 {
-    if (!file[0] || file[0] == '.')
-        return false;
     size_t n = 0;
-    for (size_t i = 0; file[i]; i++, n++) {
-        if (file[i] == '%') {
+    for (size_t i = 0; file[i]; i++) {
+        char c = file[i];
+        if (c == '%') {
             if (hex_value(file[i + 1]) < 0 || hex_value(file[i + 2]) < 0)
                 return false;
+            c = (char)(hex_value(file[i + 1]) * 16 + hex_value(file[i + 2]));
             i += 2;
-        } else if (!byte_is_plain((unsigned char)file[i], i == 0)) {
-            return false;
         }
+        if (n + 1 >= size)
+            return false;
+        raw[n++] = c;
     }
-    return n > 0 && strlen(file) <= SHMAP_NAME_MAX;
+    raw[n] = '\0';
+    return true;
+}
+
+/* Only the canonical encoding of a name counts (so "%41" is not "A"):
+ * FILE must decode to a valid name that encodes back to FILE. */
+bool name_is_encoded(const char *file)
+{
+    char raw[SHMAP_NAME_MAX + 1], again[SHMAP_NAME_MAX + 1];
+    if (!file[0] || strlen(file) > SHMAP_NAME_MAX || !name_unescape(file, raw, sizeof raw))
+        return false;
+    if (!raw[0] || strchr(raw, '\\'))
+        return false;
+    return name_encode(raw, again) == 0 && strcmp(again, file) == 0;
 }
 
 int name_decode(uint32_t scope, const char *file, char *display, size_t size)
@@ -101,16 +116,5 @@ int name_decode(uint32_t scope, const char *file, char *display, size_t size)
     if (n + 1 > size)
         return SHMAP_ERANGE;
     memcpy(display, prefix, n);
-    for (size_t i = 0; file[i]; i++) {
-        char c = file[i];
-        if (c == '%') {
-            c = (char)(hex_value(file[i + 1]) * 16 + hex_value(file[i + 2]));
-            i += 2;
-        }
-        if (n + 2 > size)
-            return SHMAP_ERANGE;
-        display[n++] = c;
-    }
-    display[n] = '\0';
-    return 0;
+    return name_unescape(file, display + n, size - n) ? 0 : SHMAP_ERANGE;
 }

@@ -227,8 +227,8 @@ static int hold_existing(int dirfd, const char *file, int lock_fd, const struct 
 static int object_prepare(int dirfd, const struct store_create *c, int *out)
 {
     int fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return error_from_errno(errno);
+    if (fd < 0) /* a store out of space or inodes is out of memory */
+        return errno == ENOSPC ? SHMAP_ENOMEM : error_from_errno(errno);
     int rc = 0;
     const struct object_header *h = c->header;
     if (fchmod(fd, c->mode) != 0 || ftruncate(fd, (off_t)c->file_size) != 0)

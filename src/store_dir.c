@@ -1,6 +1,16 @@
 /* store_dir.c - the store's directories.  $SHMAP_ROOT (default
- * /dev/shm/shmap) holds "local-UID" (mode 0700, owned by UID) for each
- * user's Local\ names and "global" (mode 01777) for Global\ names.  Missing
+ * /dev/shm/shmap, mode 01777) holds "local-UID" (mode 0700, owned by UID)
+ * for each user's Local\ names and "global" (mode 0777) for Global\ names.
+ *
+ * Why "global" is not sticky: a name must go with its last handle, whoever
+ * closes it last, and in a sticky directory a user may not unlink another
+ * user's file.  So any user may remove a Global\ name (as shmap_unlink
+ * does), while the object itself stays protected by its mode; a process
+ * that finds a name can tell who made the object (shmap_mapping_query's
+ * owner_uid is the file's owner) and whether it made it (SHMAP_EXISTED).
+ * "global" belongs to root or to the owner of the root, and the library
+ * makes it together with the root, so that it is never the first user of
+ * Global\ who owns it.  Missing
  * directories are created with their exact mode (prepared under a
  * temporary name, then renamed into place, so nobody sees a half-made
  * one); an existing one is used only if it is a real directory, not a
@@ -30,6 +40,7 @@ struct store_ns {
     int dirfd;
     dev_t dev;
     ino_t ino;
+    uid_t dir_uid; /* the directory's owner when it was checked */
     int huge; /* -1 not yet known, 0 no, 1 yes */
     pthread_mutex_t cursor_lock;
     DIR *cursor; /* where the bounded sweep goes on from */
@@ -73,7 +84,7 @@ static bool ns_dir_is_safe(uint32_t scope, const struct stat *st, const struct s
         return false;
     if (scope == SHMAP_SCOPE_LOCAL)
         return st->st_uid == geteuid() && (st->st_mode & 07777) == 0700;
-    return (st->st_uid == 0 || st->st_uid == root->st_uid) && (st->st_mode & 07777) == 01777;
+    return (st->st_uid == 0 || st->st_uid == root->st_uid) && (st->st_mode & 07777) == 0777;
 }
 
 static int dir_open(int parent, const char *name)
@@ -81,33 +92,45 @@ static int dir_open(int parent, const char *name)
     return openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-/* Creates directory NAME in PARENT with exactly MODE, atomically. */
-static int dir_create(int parent, const char *name, mode_t mode)
+/* Creates directory NAME in PARENT with exactly MODE, atomically; and, if
+ * INNER is not NULL, the directory INNER (mode INNER_MODE) inside it. */
+static int dir_create(int parent, const char *name, mode_t mode, const char *inner,
+                      mode_t inner_mode)
 {
     char tmp[64];
     snprintf(tmp, sizeof tmp, ".mkdir-%ld-%lx", (long)getpid(), (unsigned long)random());
     if (mkdirat(parent, tmp, 0700) != 0)
         return error_from_errno(errno);
     int rc = 0;
+    int ifd = -1;
     int fd = dir_open(parent, tmp);
     if (fd < 0 || fchmod(fd, mode) != 0)
-        rc = error_from_errno(errno);
-    else if (renameat2(parent, tmp, parent, name, RENAME_NOREPLACE) == 0)
+        goto sys_fail;
+    if (inner && (mkdirat(fd, inner, 0700) != 0 || (ifd = dir_open(fd, inner)) < 0 ||
+                  fchmod(ifd, inner_mode) != 0))
+        goto sys_fail;
+    if (renameat2(parent, tmp, parent, name, RENAME_NOREPLACE) == 0)
         goto out;
-    else if (errno != EEXIST)
+    if (errno != EEXIST)
+sys_fail:
         rc = error_from_errno(errno);
+    if (inner)
+        unlinkat(fd, inner, AT_REMOVEDIR);
     unlinkat(parent, tmp, AT_REMOVEDIR);
 out:
+    fd_close_quietly(ifd);
     fd_close_quietly(fd);
     return rc;
 }
 
-/* Opens directory NAME in PARENT; creates it with MODE if CREATE. */
-static int dir_open_or_create(int parent, const char *name, mode_t mode, bool create)
+/* Opens directory NAME in PARENT; creates it with MODE if CREATE (with
+ * the directory INNER, mode 0777, in it if INNER is not NULL). */
+static int dir_open_or_create(int parent, const char *name, mode_t mode, const char *inner,
+                              bool create)
 {
     int fd = dir_open(parent, name);
     if (fd < 0 && errno == ENOENT && create) {
-        int rc = dir_create(parent, name, mode);
+        int rc = dir_create(parent, name, mode, inner, 0777);
         if (rc < 0)
             return rc;
         fd = dir_open(parent, name);
@@ -135,7 +158,7 @@ static int root_open(struct stat *st, bool create)
     int pfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (pfd < 0)
         return errno == ENOENT || errno == ENOTDIR ? SHMAP_ESTORE : error_from_errno(errno);
-    int fd = dir_open_or_create(pfd, slash + 1, 01777, create);
+    int fd = dir_open_or_create(pfd, slash + 1, 01777, "global", create);
     fd_close_quietly(pfd);
     if (fd < 0)
         return fd;
@@ -157,7 +180,7 @@ static int ns_open(uint32_t scope, bool create, struct store_ns **out)
         snprintf(sub, sizeof sub, "local-%u", (unsigned)geteuid());
     else
         snprintf(sub, sizeof sub, "global");
-    int fd = dir_open_or_create(rootfd, sub, scope == SHMAP_SCOPE_LOCAL ? 0700 : 01777, create);
+    int fd = dir_open_or_create(rootfd, sub, scope == SHMAP_SCOPE_LOCAL ? 0700 : 0777, NULL, create);
     fd_close_quietly(rootfd);
     if (fd < 0)
         return fd;
@@ -177,6 +200,7 @@ static int ns_open(uint32_t scope, bool create, struct store_ns **out)
     ns->dirfd = fd;
     ns->dev = st.st_dev;
     ns->ino = st.st_ino;
+    ns->dir_uid = st.st_uid;
     ns->huge = -1;
     ns->refs = 1;
     pthread_mutex_init(&ns->cursor_lock, NULL);
@@ -197,8 +221,10 @@ static bool ns_still_valid(const struct store_ns *ns)
     struct stat st;
     if (fstat(ns->dirfd, &st) != 0)
         return false;
+    if (st.st_uid != ns->dir_uid)
+        return false; /* given away since it was opened */
     return st.st_nlink > 0 && S_ISDIR(st.st_mode) &&
-           (st.st_mode & 07777) == (ns->scope == SHMAP_SCOPE_LOCAL ? 0700 : 01777);
+           (st.st_mode & 07777) == (ns->scope == SHMAP_SCOPE_LOCAL ? 0700 : 0777);
 }
 
 static void ns_free(struct store_ns *ns)
