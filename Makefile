@@ -40,7 +40,7 @@ define build
 $(CMAKE) --build $(1) -j $(JOBS)
 endef
 
-.PHONY: all check deps demo install sanitize werror bench stress fuzz format lint clean help
+.PHONY: all check deps demo install sanitize werror bench stress fuzz valgrind format lint clean help
 
 all:
 	@if [ "$(TESTS_AUTO)" = OFF ]; then \
@@ -123,9 +123,92 @@ bench:
 	    $(wildcard bench/*.c) $(BUILD_DIR)/libshmap.a -lpthread -lrt -lm
 	@bash bench/run.sh "$(BENCH_DIR)" "$(QUICK)" "$(PLOTS)" "$(CC)" "$(CXX)"
 
-# Placeholders, filled in later.
-stress fuzz:
-	@echo "shmap: make $@: not yet available" >&2; exit 1
+# ---- stress, fuzz, valgrind ------------------------------------------------
+# Long runs of the kill storm (tests/test_stress.c) and of the name races
+# (tests/test_races.c), which `make check` runs briefly.  The storm runs for
+# STRESS_SECONDS (default 60), or SHMAP_STRESS_ROUNDS kills if that is set
+# in the environment; SHMAP_STRESS_SEED replays a storm's printed seed.
+# RACE_ITERS: iterations per racing process.
+STRESS_SECONDS ?= $(if $(SHMAP_STRESS_ROUNDS),0,60)
+RACE_ITERS ?= 20000
+
+stress: deps
+	$(call configure,$(BUILD_DIR),-DSHMAP_BUILD_TESTS=ON)
+	$(CMAKE) --build $(BUILD_DIR) --target test_stress test_races -j $(JOBS)
+	cd $(BUILD_DIR) && SHMAP_STRESS_SECONDS=$(STRESS_SECONDS) ./tests/test_stress
+	cd $(BUILD_DIR) && SHMAP_RACE_ITERS=$(RACE_ITERS) ./tests/test_races
+
+# libFuzzer targets (fuzz/fuzz_*.c), built with clang in their own tree
+# under $(BUILD_DIR) (so `make clean` takes it too), each run for
+# FUZZ_SECONDS (default 60) from its seeds in fuzz/corpus/NAME/.  New inputs
+# go to $(FUZZ_DIR)/corpus/NAME/, crashes to $(FUZZ_DIR)/artifacts/NAME/:
+# copy a crash into fuzz/corpus/NAME/ and `make check` replays it.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := $(BUILD_DIR)/fuzz-clang
+
+fuzz:
+	$(call configure,$(FUZZ_DIR),-DSHMAP_FUZZ=ON -DSHMAP_BUILD_TESTS=OFF,clang)
+	$(CMAKE) --build $(FUZZ_DIR) --target shmap_fuzzers -j $(JOBS)
+	@set -e; wrap=""; first=$$(ls $(FUZZ_DIR)/fuzz/fuzz_* | head -n 1); \
+	if ! $$first -runs=0 >/dev/null 2>&1; then \
+	    if setarch "$$(uname -m)" -R $$first -runs=0 >/dev/null 2>&1; then \
+	        wrap="setarch $$(uname -m) -R"; \
+	        echo "shmap: the sanitizer runtime needs ASLR off here: fuzzers run under '$$wrap'"; \
+	    else \
+	        echo "shmap: $$first does not start:" >&2; $$first -runs=0; exit 1; \
+	    fi; \
+	fi; \
+	failed=""; \
+	for src in fuzz/fuzz_*.c; do \
+	    t=$$(basename $$src .c); name=$${t#fuzz_}; \
+	    mkdir -p $(FUZZ_DIR)/corpus/$$name $(FUZZ_DIR)/artifacts/$$name; \
+	    echo "==== $$t: $(FUZZ_SECONDS) s"; \
+	    $$wrap $(FUZZ_DIR)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_DIR)/artifacts/$$name/ \
+	        $(FUZZ_DIR)/corpus/$$name fuzz/corpus/$$name || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	    echo "shmap: fuzz targets that failed:$$failed (inputs in $(FUZZ_DIR)/artifacts/)" >&2; \
+	    exit 1; \
+	fi
+
+# Valgrind memcheck over the tests whose work is done in the test process
+# (the children some fork run under valgrind too) and over the fuzz corpus
+# replays.  Not the tests that probe unmapped or read-only memory on purpose
+# (test_view, test_win32*), nor the kill storm, races, resource exhaustion
+# and hostile-store tests (timing, rlimits and alarms that valgrind's
+# slowdown and own mappings would upset).  Installs valgrind with apt-get
+# when it is missing and run as root.
+VALGRIND_TESTS := tests/test_errors tests/test_store tests/test_names tests/test_mapping \
+    tests/test_filebacked tests/test_sharing tests/test_sync tests/test_lifetime
+VALGRIND := valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    --error-exitcode=1 --child-silent-after-fork=no --track-origins=yes
+
+valgrind: deps
+	@if ! command -v valgrind >/dev/null; then \
+	    if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+	        echo "shmap: installing valgrind"; \
+	        DEBIAN_FRONTEND=noninteractive apt-get -qq -o Dpkg::Lock::Timeout=300 update >/dev/null && \
+	        DEBIAN_FRONTEND=noninteractive apt-get -qq -o Dpkg::Lock::Timeout=300 install -y \
+	            --no-install-recommends valgrind >/dev/null; \
+	    else \
+	        echo "shmap: valgrind is not installed: run 'sudo apt-get install valgrind'" >&2; exit 1; \
+	    fi; \
+	fi
+	$(call configure,$(BUILD_DIR),-DSHMAP_BUILD_TESTS=ON)
+	$(call build,$(BUILD_DIR))
+	@cd $(BUILD_DIR); failed=""; \
+	for t in $(VALGRIND_TESTS); do \
+	    echo "==== valgrind $$t"; \
+	    SHMAP_TEST_BIN_DIR=$$PWD CMOCKA_MESSAGE_OUTPUT=stdout $(VALGRIND) ./$$t >/dev/null || \
+	        failed="$$failed $$t"; \
+	done; \
+	for r in fuzz/fuzz_replay_*; do \
+	    name=$${r#fuzz/fuzz_replay_}; \
+	    echo "==== valgrind $$r"; \
+	    $(VALGRIND) ./$$r $(CURDIR)/fuzz/corpus/$$name >/dev/null || failed="$$failed $$r"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "shmap: failed under valgrind:$$failed" >&2; exit 1; fi
 
 # Every .c and .h of the tree, outside .git and the build directories.
 SOURCES = $(shell find . -type d \( -name .git -o -name 'build*' \) -prune -o \
@@ -157,4 +240,7 @@ help:
 	@echo "make werror CC=gcc|clang                      build with -Werror"
 	@echo "make format | lint    clang-format -i / clang-tidy + cppcheck"
 	@echo "make bench [QUICK=1]          shmap against its peers; writes bench/results/latest.md"
+	@echo "make stress [STRESS_SECONDS=60]   long kill storm and name races"
+	@echo "make fuzz [FUZZ_SECONDS=60]       run each libFuzzer target (clang)"
+	@echo "make valgrind         memcheck over the single-process tests and fuzz corpora"
 	@echo "make clean            remove every build directory"
