@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # tests/tool.sh - drives the shmap tool as real processes against objects
-# that other processes hold: `shmap create` in the background holds names
-# (its ready line is read through a fifo: no sleeping), and every other
-# command looks at, reads, writes, removes and sweeps them.  Uses a store
-# of its own under /dev/shm, removed at exit.
+# that other processes hold: `shmap create` (and create-mutex, -event,
+# -semaphore) in the background holds names (its ready line is read through
+# a fifo: no sleeping), and every other command looks at, reads, writes,
+# removes and sweeps them, or signals, resets and waits on them (`shmap
+# wait` in the background is itself the synchronization).  Uses a store of
+# its own under /dev/shm, removed at exit.
 #
 # Needs SHMAP_BIN_DIR (the tool is $SHMAP_BIN_DIR/shmap); SHMAP_SRC_DIR is
 # the source tree (default: this script's parent directory).
@@ -85,19 +87,42 @@ fails_with() {
 
 fifo_count=0
 
-# hold ARGS...: starts `shmap create ARGS` in the background and reads its
-# ready line; sets $holder_pid and $ready_line ("" if it failed).  The line
-# is the synchronization; the timeout only keeps a broken tool from hanging
-# the test.
-hold() {
+# hold_with COMMAND ARGS...: starts `shmap COMMAND ARGS` (create, or
+# create-mutex and the like) in the background and reads its ready line;
+# sets $holder_pid and $ready_line ("" if it failed).  The line is the
+# synchronization; the timeout only keeps a broken tool from hanging the
+# test.
+hold_with() {
     local fifo=$top/ready.$((fifo_count += 1))
     mkfifo "$fifo"
-    "$SHMAP" create "$@" >"$fifo" &
+    "$SHMAP" "$@" >"$fifo" &
     holder_pid=$!
     holders+=("$holder_pid")
     ready_line=
     read -r -t 30 ready_line <"$fifo"
     rm -f "$fifo"
+}
+
+# hold ARGS...: hold_with create ARGS.
+hold() {
+    hold_with create "$@"
+}
+
+# background_wait ARGS...: starts `shmap wait ARGS` in the background (its
+# stderr in $top/waiter.err); sets $waiter_pid.
+background_wait() {
+    "$SHMAP" wait "$@" 2>"$top/waiter.err" &
+    waiter_pid=$!
+    holders+=("$waiter_pid")
+}
+
+# reap PID: waits for the background process PID; sets $reaped to its
+# exit status.
+reap() {
+    {
+        wait "$1"
+        reaped=$?
+    } 2>/dev/null # no "Interrupt" notice
 }
 
 # ls_row NAME [LS-ARGS]: the row of NAME in `shmap ls`, or nothing.
@@ -117,8 +142,33 @@ ls_field() {
     ((${#fields[@]} >= n)) && printf '%s\n' "${fields[${#fields[@]} - n]}"
 }
 
+# ls_state NAME [LS-ARGS]: the STATE column of NAME's row (which may hold
+# spaces: it lies between OWNER, the sixth column, and HOLDERS).
+ls_state() {
+    local name=$1 fields
+    shift
+    read -ra fields <<<"$(ls_row "$name" "$@")"
+    ((${#fields[@]} >= 9)) && printf '%s\n' "${fields[*]:6:${#fields[@]}-8}"
+}
+
+# state_is NAME STATE: ls shows NAME in STATE.
+state_is() {
+    [[ $(ls_state "$1") == "$2" ]]
+}
+
 listed() {
     [[ -n $(ls_row "$@") ]]
+}
+
+# until_held_by NAME PID: looks (at most some thousands of times; nothing
+# sleeps) until ls shows PID among NAME's holders: a background `shmap wait`
+# holds the name while it waits.
+until_held_by() {
+    local i
+    for ((i = 0; i < 5000; i++)); do
+        [[ ,$(ls_field "$1" 1), == *",$2,"* ]] && return 0
+    done
+    return 1
 }
 
 # not_listed NAME [LS-ARGS]: ls works, and does not show NAME.
@@ -153,7 +203,8 @@ help_lists_commands() {
     local c
     run --help
     [[ $status -eq 0 ]] || return 1
-    for c in ls info create cat write rm gc; do
+    for c in ls info create create-mutex create-event create-semaphore signal reset wait \
+        cat write rm gc; do
         [[ $out == *"  $c "* ]] || return 1
     done
 }
@@ -282,6 +333,157 @@ check "write goes to the backing file" cmp -s "$top/fit" "$top/backing"
 "$SHMAP" info fb | grep -q "^backing: *file $top/backing (present)$"
 verdict "info names the backing file"
 fails_with 3 "create --file of a missing read-only file" create fbro --file "$top/none" --protection ro
+
+# ---- Events ------------------------------------------------------------------
+
+# A waiter's --timeout 30000 only keeps a broken tool from hanging the test.
+hold_with create-event ev
+ev_pid=$holder_pid
+check "create-event prints its ready line with its state" \
+    [ "$ready_line" = "created Local\\ev (event, not set, auto), holding it; pid $ev_pid" ]
+check "ls shows an event's state" state_is 'Local\ev' "not set, auto"
+run wait ev --timeout 100
+check "wait on an event not set times out (exit 8)" [ "$status" -eq 8 ]
+background_wait ev --timeout 30000
+check "a waiting wait holds the name" until_held_by 'Local\ev' "$waiter_pid"
+run signal ev
+check "signal of an event" [ "$status" -eq 0 ]
+reap "$waiter_pid"
+check "... lets a waiting wait through" [ "$reaped" -eq 0 ]
+check "... which resets an auto-reset event" state_is 'Local\ev' "not set, auto"
+"$SHMAP" signal ev
+check "a set auto-reset event shows as set" state_is 'Local\ev' "set, auto"
+run wait ev --timeout 0
+check "... lets one wait through" [ "$status" -eq 0 ]
+run wait ev --timeout 0
+check "... and only one (exit 8)" [ "$status" -eq 8 ]
+
+hold_with create-event evm --manual --set
+check "create-event --manual --set" \
+    [ "$ready_line" = "created Local\\evm (event, set, manual), holding it; pid $holder_pid" ]
+run wait evm --timeout 1000
+first=$status
+run wait evm --timeout 1000
+check "a set manual-reset event lets two waits through" [ "$first" -eq 0 -a "$status" -eq 0 ]
+check "... and stays set" state_is 'Local\evm' "set, manual"
+run reset evm
+check "reset of an event" [ "$status" -eq 0 ]
+check "... shows in ls" state_is 'Local\evm' "not set, manual"
+run wait evm --timeout 100
+check "... and the next wait times out (exit 8)" [ "$status" -eq 8 ]
+fails_with 4 "create-event --new of an existing name" create-event evm --new
+
+# ---- Semaphores --------------------------------------------------------------
+
+hold_with create-semaphore sem --max 5 --initial 1
+check "create-semaphore prints its count" \
+    [ "$ready_line" = "created Local\\sem (semaphore, count 1/max 5), holding it; pid $holder_pid" ]
+check "ls shows a semaphore's count" state_is 'Local\sem' "count 1/max 5"
+run signal sem --count 2
+check "signal --count 2 raises it by 2" state_is 'Local\sem' "count 3/max 5"
+run wait sem --timeout 1000
+check "wait on a semaphore" [ "$status" -eq 0 ]
+check "... lowers its count by 1" state_is 'Local\sem' "count 2/max 5"
+fails_with 2 "signal past the maximum" signal sem --count 4
+check "... changes nothing" state_is 'Local\sem' "count 2/max 5"
+run info sem
+grep -q '^count: *2$' <<<"$out" && grep -q '^maximum: *5$' <<<"$out"
+verdict "info shows count and maximum"
+
+hold_with create-semaphore sem0 --max 5
+check "a semaphore starts at 0" state_is 'Local\sem0' "count 0/max 5"
+background_wait sem0 --timeout 30000
+check "a waiting wait holds the name" until_held_by 'Local\sem0' "$waiter_pid"
+"$SHMAP" signal sem0
+reap "$waiter_pid"
+check "signal lets a waiting wait through" [ "$reaped" -eq 0 ]
+check "... which takes the unit" state_is 'Local\sem0' "count 0/max 5"
+
+# SIGINT ends a wait without taking anything (the tool blocks it before it
+# opens the name, so once it holds the name the signal cannot be lost).
+background_wait sem0 --timeout 30000
+check "... another one too" until_held_by 'Local\sem0' "$waiter_pid"
+kill -INT "$waiter_pid"
+reap "$waiter_pid"
+check "SIGINT interrupts a wait: it dies of SIGINT (130)" [ "$reaped" -eq 130 ]
+"$SHMAP" signal sem0
+check "... having taken nothing" state_is 'Local\sem0' "count 1/max 5"
+
+# ---- Mutexes -----------------------------------------------------------------
+
+hold_with create-mutex mx
+check "create-mutex prints its ready line" \
+    [ "$ready_line" = "created Local\\mx (mutex, free), holding it; pid $holder_pid" ]
+check "ls shows a free mutex as free" state_is 'Local\mx' free
+run wait mx --timeout 1000
+check "wait on a free mutex" [ "$status" -eq 0 ]
+check "... takes and releases it" state_is 'Local\mx' free
+fails_with 6 "signal of a mutex" signal mx
+
+hold_with create-mutex mxo --owned
+owner_pid=$holder_pid # its main thread owns it: tid = pid
+check "ls shows a mutex's owner thread" state_is 'Local\mxo' "owned by tid $owner_pid (x1)"
+run wait mxo --timeout 100
+check "wait on an owned mutex times out (exit 8)" [ "$status" -eq 8 ]
+hold_with create-mutex mxo
+check "create-mutex of an existing mutex opens it" \
+    [ "$ready_line" = "opened existing Local\\mxo (mutex, owned by tid $owner_pid (x1)), holding it; pid $holder_pid" ]
+background_wait mxo --timeout 30000
+check "a wait on an owned mutex waits" until_held_by 'Local\mxo' "$waiter_pid"
+kill -TERM "$owner_pid"
+reap "$owner_pid"
+check "an owner ended by SIGTERM exits cleanly" [ "$reaped" -eq 0 ]
+reap "$waiter_pid"
+check "... releasing the mutex: the waiting wait gets it, not abandoned" \
+    [ "$reaped" -eq 0 ]
+check "... and it is free" state_is 'Local\mxo' free
+
+hold_with create-mutex mxa --owned
+owner_pid=$holder_pid
+hold_with create-mutex mxa # keeps the name once the owner is gone
+{
+    kill -9 "$owner_pid"
+    wait "$owner_pid"
+} 2>/dev/null
+check "a mutex whose owner died shows as abandoned" state_is 'Local\mxa' abandoned
+fails_with 9 "wait on an abandoned mutex" wait mxa --timeout 1000
+check "... leaves it free" state_is 'Local\mxa' free
+run wait mxa --timeout 0
+check "... and it works again" [ "$status" -eq 0 ]
+
+# ---- States in JSON; wrong types and bad arguments ---------------------------
+
+"$SHMAP" ls --json >"$top/sync.json"
+check "ls --json with synchronization objects parses" json_valid "$top/sync.json"
+check "... and has their states" json_check "$top/sync.json" \
+    '{o["name"]: (o["type"], o["state"], o["sync"]) for o in d if o["name"] in
+      ("Local\\sem", "Local\\evm", "Local\\mx", "Local\\fit")} == {
+      "Local\\sem": ("semaphore", "count 2/max 5", dict(owner_tid=0, recursion=0,
+          abandoned=False, manual_reset=False, signaled=False, count=2, maximum=5)),
+      "Local\\evm": ("event", "not set, manual", dict(owner_tid=0, recursion=0,
+          abandoned=False, manual_reset=True, signaled=False, count=0, maximum=0)),
+      "Local\\mx": ("mutex", "free", dict(owner_tid=0, recursion=0,
+          abandoned=False, manual_reset=False, signaled=False, count=0, maximum=0)),
+      "Local\\fit": ("mapping", "memory", None)}'
+hold_with create-mutex mxj --owned
+"$SHMAP" info --json mxj >"$top/mxj.json"
+check "info --json shows a mutex's owner" json_check "$top/mxj.json" \
+    'd["type"] == "mutex" and d["size"] is None and d["sync"]["owner_tid"] == int(argv[0])
+     and d["sync"]["recursion"] == 1 and d["sync"]["abandoned"] is False' "$holder_pid"
+
+fails_with 6 "reset of a mapping" reset fit
+fails_with 6 "reset of a semaphore" reset sem
+fails_with 6 "signal of a mapping" signal fit
+fails_with 6 "wait on a mapping" wait fit
+fails_with 3 "wait on a missing name" wait nosuch
+fails_with 3 "signal of a missing name" signal nosuch
+fails_with 3 "reset of a missing name" reset nosuch
+fails_with 2 "signal --count of an event" signal ev --count 2
+fails_with 2 "signal --count 0" signal sem --count 0
+fails_with 2 "wait with a bad timeout" wait ev --timeout 1.5
+fails_with 2 "create-semaphore without --max" create-semaphore nosem
+fails_with 2 "create-semaphore with the count above the maximum" create-semaphore nosem --max 2 --initial 3
+check "no command left a name behind" not_listed 'Local\nosem'
 
 # ---- Signals and --for -------------------------------------------------------
 

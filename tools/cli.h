@@ -1,6 +1,7 @@
 /* cli.h - what the files of the shmap command-line tool share: exit
- * statuses, error reporting, argument parsing, output formatting, the
- * table of a namespace's objects with their holders, and the commands. */
+ * statuses, error reporting, argument parsing, output formatting, holding
+ * an object until a signal, the table of a namespace's objects with their
+ * holders and states, and the commands. */
 #ifndef SHMAP_CLI_H
 #define SHMAP_CLI_H
 
@@ -13,6 +14,7 @@
 #include "shmap.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +32,8 @@ enum {
     EXIT_DENIED = 5,     /* access denied */
     EXIT_WRONG_TYPE = 6, /* the name is an object of another type */
     EXIT_STORE_BAD = 7,  /* store unsafe, or object header corrupt */
+    EXIT_TIMEOUT = 8,    /* wait: the timeout passed first */
+    EXIT_ABANDONED = 9,  /* wait: got a mutex whose owner died holding it */
 };
 
 /* ---- Commands ------------------------------------------------------------ */
@@ -42,6 +46,8 @@ struct command {
 };
 
 extern const struct command cmd_ls, cmd_info, cmd_create, cmd_cat, cmd_write, cmd_rm, cmd_gc;
+extern const struct command cmd_create_mutex, cmd_create_event, cmd_create_semaphore;
+extern const struct command cmd_signal, cmd_reset, cmd_wait;
 
 /* ---- Errors -------------------------------------------------------------- */
 
@@ -89,6 +95,9 @@ bool parse_size(const char *text, uint64_t *out);
 /* Seconds as a non-negative decimal ("2", "0.5"). */
 bool parse_seconds(const char *text, double *out);
 
+/* A decimal whole number from MIN to MAX (digits only). */
+bool parse_number(const char *text, uint32_t min, uint32_t max, uint32_t *out);
+
 /* Permission bits in octal, at most 0777. */
 bool parse_mode(const char *text, uint32_t *out);
 
@@ -134,6 +143,17 @@ int output_finish(int status);
  * otherwise reports it; returns the exit status. */
 int output_failed(int err);
 
+/* ---- Holding an object until a signal ------------------------------------ */
+
+/* Blocks SIGINT, SIGTERM and SIGHUP, the signals that end a hold or a wait,
+ * and stores them in SIGNALS.  Called before an object is opened, so that
+ * no signal is lost or ends the process while it holds the name. */
+void hold_signals_block(sigset_t *signals);
+
+/* Waits for one of SIGNALS (blocked) for ever, or with TIMED until SECONDS
+ * pass. */
+void hold_until_signal(const sigset_t *signals, bool timed, double seconds);
+
 /* ---- Progress on stderr -------------------------------------------------- */
 
 struct progress {
@@ -154,17 +174,25 @@ void progress_end(struct progress *p);
 
 /* ---- Objects of the store ------------------------------------------------ */
 
+struct object_row;
+
 /* What one object type contributes to listings. */
 struct object_type {
     uint32_t type;
     const char *word; /* "mapping" */
     bool has_data;    /* size and protection mean something */
-    /* Writes the type's state (from the raw header) for the STATE column. */
-    void (*describe_state)(const shmap_object_info *obj, char *buf, size_t size);
+    /* Reads the type's state from OBJ (its raw header) into ROW: the text
+     * of the STATE column, and for a synchronization object ROW->sync. */
+    void (*read_state)(const shmap_object_info *obj, struct object_row *row);
 };
 
 /* The type's description, or NULL for an unreadable or unknown header. */
 const struct object_type *object_type_find(uint32_t type);
+
+/* The STATE text of a synchronization object: mutex "free", "owned by tid
+ * N (xR)" or "abandoned"; event "set" or "not set", then ", manual" or
+ * ", auto"; semaphore "count C/max M". */
+void sync_state_format(const shmap_sync_info *info, char *buf, size_t size);
 
 /* One object, copied out of shmap_object_info. */
 struct object_row {
@@ -175,6 +203,8 @@ struct object_row {
     bool stale, file_backed;
     char *file_path; /* NULL unless file-backed */
     char state[48];
+    bool sync_valid;                   /* a synchronization object whose state was read */
+    shmap_sync_info sync;              /* its state, if so */
     size_t holder_first, holder_count; /* range of the holder table */
 };
 

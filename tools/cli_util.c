@@ -1,6 +1,6 @@
 /* cli_util.c - the shmap tool's plumbing: error lines and exit statuses,
  * option and argument parsing, sizes and names for text and JSON output,
- * stdout error handling, and the progress bar. */
+ * stdout error handling, holding until a signal, and the progress bar. */
 #include "cli.h"
 
 #include <ctype.h>
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- Errors -------------------------------------------------------------- */
@@ -47,6 +48,8 @@ int exit_status_for(int code)
     case SHMAP_ESTORE:
     case SHMAP_ECORRUPT:
         return EXIT_STORE_BAD;
+    case SHMAP_ETIMEDOUT:
+        return EXIT_TIMEOUT;
     case SHMAP_EINVAL:
     case SHMAP_EBADNAME:
     case SHMAP_ENAMETOOLONG:
@@ -179,6 +182,18 @@ bool parse_seconds(const char *text, double *out)
     if (errno != 0 || *end || !(value >= 0 && value <= 1e9))
         return false;
     *out = value;
+    return true;
+}
+
+bool parse_number(const char *text, uint32_t min, uint32_t max, uint32_t *out)
+{
+    if (!text || !text[0] || strspn(text, "0123456789") != strlen(text))
+        return false;
+    errno = 0;
+    unsigned long long value = strtoull(text, NULL, 10);
+    if (errno != 0 || value < min || value > max)
+        return false;
+    *out = (uint32_t)value;
     return true;
 }
 
@@ -388,6 +403,56 @@ int output_finish(int status)
     if (fflush(stdout) != 0 || ferror(stdout))
         return output_failed(errno ? errno : EIO);
     return status;
+}
+
+/* ---- Holding ------------------------------------------------------------- */
+
+#define NS_PER_SECOND 1000000000L
+
+void hold_signals_block(sigset_t *signals)
+{
+    sigemptyset(signals);
+    sigaddset(signals, SIGINT);
+    sigaddset(signals, SIGTERM);
+    sigaddset(signals, SIGHUP);
+    sigprocmask(SIG_BLOCK, signals, NULL);
+}
+
+/* Waits for one of SIGNALS (blocked) for ever. */
+static void wait_for_signal(const sigset_t *signals)
+{
+    while (sigwaitinfo(signals, NULL) < 0 && errno == EINTR)
+        ; /* stopped and continued: keep waiting */
+}
+
+/* Waits for one of SIGNALS (blocked), or until SECONDS pass. */
+static void wait_for_signal_or_time(const sigset_t *signals, double seconds)
+{
+    struct timespec deadline, now, left;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    time_t whole = (time_t)seconds;
+    long nanoseconds = deadline.tv_nsec + (long)((seconds - (double)whole) * 1e9);
+    deadline.tv_sec += whole + nanoseconds / NS_PER_SECOND;
+    deadline.tv_nsec = nanoseconds % NS_PER_SECOND;
+    do {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        left.tv_sec = deadline.tv_sec - now.tv_sec;
+        left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
+        if (left.tv_nsec < 0) {
+            left.tv_sec--;
+            left.tv_nsec += NS_PER_SECOND;
+        }
+        if (left.tv_sec < 0)
+            return;
+    } while (sigtimedwait(signals, NULL, &left) < 0 && errno == EINTR);
+}
+
+void hold_until_signal(const sigset_t *signals, bool timed, double seconds)
+{
+    if (timed)
+        wait_for_signal_or_time(signals, seconds);
+    else
+        wait_for_signal(signals);
 }
 
 /* ---- Progress ------------------------------------------------------------ */

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 struct create_args {
@@ -131,37 +130,6 @@ static void backing_close(const char *path, struct backing_file *b, bool keep)
 
 /* ---- Holding ------------------------------------------------------------- */
 
-#define NS_PER_SECOND 1000000000L
-
-/* Waits for one of SIGNALS (blocked) for ever. */
-static void wait_for_signal(const sigset_t *signals)
-{
-    while (sigwaitinfo(signals, NULL) < 0 && errno == EINTR)
-        ; /* stopped and continued: keep waiting */
-}
-
-/* Waits for one of SIGNALS (blocked), or until SECONDS pass. */
-static void wait_for_signal_or_time(const sigset_t *signals, double seconds)
-{
-    struct timespec deadline, now, left;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    time_t whole = (time_t)seconds;
-    long nanoseconds = deadline.tv_nsec + (long)((seconds - (double)whole) * 1e9);
-    deadline.tv_sec += whole + nanoseconds / NS_PER_SECOND;
-    deadline.tv_nsec = nanoseconds % NS_PER_SECOND;
-    do {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        left.tv_sec = deadline.tv_sec - now.tv_sec;
-        left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
-        if (left.tv_nsec < 0) {
-            left.tv_sec--;
-            left.tv_nsec += NS_PER_SECOND;
-        }
-        if (left.tv_sec < 0)
-            return;
-    } while (sigtimedwait(signals, NULL, &left) < 0 && errno == EINTR);
-}
-
 /* Prints the line scripts wait for.  Returns 0 or the errno of stdout. */
 static int hold_announce(shmap_mapping *m, int status)
 {
@@ -190,10 +158,8 @@ static int create_and_hold(struct create_args *a, const sigset_t *signals)
     if (rc < 0)
         return fail_code(a->name, rc);
     int err = hold_announce(m, rc);
-    if (!err && a->hold_for_given)
-        wait_for_signal_or_time(signals, a->hold_seconds);
-    else if (!err)
-        wait_for_signal(signals);
+    if (!err)
+        hold_until_signal(signals, a->hold_for_given, a->hold_seconds);
     shmap_mapping_close(m); /* before output_failed may die of SIGPIPE */
     return err ? output_failed(err) : EXIT_OK;
 }
@@ -204,14 +170,8 @@ static int create_run(const struct command *self, int argc, char **argv)
     int status = create_parse(self, argc, argv, &args);
     if (status != EXIT_OK || args.help_shown)
         return status;
-    /* Blocked before the object exists, so that no signal is lost or ends
-     * the process while it holds the name. */
     sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGHUP);
-    sigprocmask(SIG_BLOCK, &signals, NULL);
+    hold_signals_block(&signals);
     return create_and_hold(&args, &signals);
 }
 

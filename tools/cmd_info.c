@@ -1,7 +1,7 @@
 /* cmd_info.c - `shmap info NAME`: everything known about one object, from
  * shmap_store_list (so that looking changes nothing: no hold taken, no
- * stale name removed), its raw header page, its object file and
- * /proc/locks. */
+ * stale name removed), its raw header page (with a synchronization
+ * object's state), its object file and /proc/locks. */
 #include "cli.h"
 
 /* The header's layout is private to the library; the tool is built with
@@ -109,6 +109,27 @@ static void info_print_data(const struct object_row *row, const struct object_he
     printf("backing:      file %s (%s)\n", path, h ? backing_file_status(h) : "?");
 }
 
+static const char *yes_no(int value)
+{
+    return value ? "yes" : "no";
+}
+
+/* The state fields of a mutex, event or semaphore that mean something. */
+static void info_print_sync(const shmap_sync_info *s)
+{
+    if (s->type == SHMAP_TYPE_MUTEX) {
+        printf("owner tid:    %u%s\n", s->owner_tid, s->owner_tid ? "" : " (none)");
+        printf("recursion:    %u\n", s->recursion);
+        printf("abandoned:    %s\n", yes_no(s->abandoned));
+    } else if (s->type == SHMAP_TYPE_EVENT) {
+        printf("signaled:     %s\n", yes_no(s->signaled));
+        printf("manual reset: %s\n", yes_no(s->manual_reset));
+    } else {
+        printf("count:        %u\n", s->count);
+        printf("maximum:      %u\n", s->maximum);
+    }
+}
+
 static void info_print_header(const struct object_header *h)
 {
     char when[64];
@@ -142,6 +163,8 @@ static void info_print_text(const struct info_search *s, const struct holder_tab
     if (type && type->has_data)
         info_print_data(row, h);
     printf("state:        %s\n", row->state);
+    if (row->sync_valid)
+        info_print_sync(&row->sync);
     printf("mode:         %04o\n", row->mode);
     printf("owner:        %s (uid %u)\n", user_name(row->owner_uid), row->owner_uid);
     if (h)
@@ -252,7 +275,9 @@ const struct command cmd_info = {
     "show everything known about one object",
     "usage: shmap info NAME [--json]\n"
     "\n"
-    "Shows one object: type, size, protection, flags, backing file, mode,\n"
+    "Shows one object: type, size, protection, flags, backing file (for a\n"
+    "mapping), state (for a mutex: owner thread, recursion, abandoned; for an\n"
+    "event: signaled, manual reset; for a semaphore: count, maximum), mode,\n"
     "owner, creator uid and pid, creation time, header fields, the processes\n"
     "holding it, and its object file in the store.  Looking changes nothing:\n"
     "no handle is opened, and a stale name is shown, not removed.\n"

@@ -1,7 +1,10 @@
 /* objects.c - the shmap tool's picture of the store: the objects of a
  * namespace as shmap_store_list reports them, the object types it knows
- * how to show, and which processes hold each object, found in /proc/locks
- * (every handle holds a flock on the object file; see src/store.c). */
+ * how to show with their states (a mapping's backing; a mutex's owner, an
+ * event's signal, a semaphore's count, read from the raw header page with
+ * shmap_sync_describe), and which processes hold each object, found in
+ * /proc/locks (every handle holds a flock on the object file; see
+ * src/store.c). */
 #include "cli.h"
 
 #include <errno.h>
@@ -11,26 +14,53 @@
 
 /* ---- Object types -------------------------------------------------------- */
 
-static void mapping_state(const shmap_object_info *obj, char *buf, size_t size)
+static void mapping_state(const shmap_object_info *obj, struct object_row *row)
 {
-    snprintf(buf, size, "%s%s%s", obj->file_backed ? "file" : "memory",
+    snprintf(row->state, sizeof row->state, "%s%s%s", obj->file_backed ? "file" : "memory",
              obj->flags & SHMAP_RESERVE ? ",reserve" : "",
              obj->flags & SHMAP_HUGE_PAGES ? ",huge" : "");
 }
 
-/* Synchronization objects decode their state words (obj->header) here when
- * they exist: signaled or not, owner, count. */
-static void sync_state_unknown(const shmap_object_info *obj, char *buf, size_t size)
+static void mutex_state(const shmap_sync_info *info, char *buf, size_t size)
 {
-    (void)obj;
-    snprintf(buf, size, "-");
+    if (info->abandoned)
+        snprintf(buf, size, "abandoned");
+    else if (info->owner_tid)
+        snprintf(buf, size, "owned by tid %u (x%u)", info->owner_tid, info->recursion);
+    else
+        snprintf(buf, size, "free");
+}
+
+void sync_state_format(const shmap_sync_info *info, char *buf, size_t size)
+{
+    if (info->type == SHMAP_TYPE_MUTEX)
+        mutex_state(info, buf, size);
+    else if (info->type == SHMAP_TYPE_EVENT)
+        snprintf(buf, size, "%s, %s", info->signaled ? "set" : "not set",
+                 info->manual_reset ? "manual" : "auto");
+    else if (info->type == SHMAP_TYPE_SEMAPHORE)
+        snprintf(buf, size, "count %u/max %u", info->count, info->maximum);
+    else
+        snprintf(buf, size, "?");
+}
+
+/* Mutexes, events and semaphores: their state words, from the header. */
+static void sync_state(const shmap_object_info *obj, struct object_row *row)
+{
+    int rc = obj->header ? shmap_sync_describe(obj->header, obj->header_len, &row->sync)
+                         : SHMAP_ECORRUPT;
+    row->sync_valid = rc == 0;
+    if (row->sync_valid)
+        sync_state_format(&row->sync, row->state, sizeof row->state);
+    else
+        snprintf(row->state, sizeof row->state, "unreadable");
 }
 
 static const struct object_type object_types[] = {
     {SHMAP_TYPE_MAPPING, "mapping", true, mapping_state},
-    {SHMAP_TYPE_MUTEX, "mutex", false, sync_state_unknown},
-    {SHMAP_TYPE_EVENT, "event", false, sync_state_unknown},
-    {SHMAP_TYPE_SEMAPHORE, "semaphore", false, sync_state_unknown},
+    {SHMAP_TYPE_MUTEX, "mutex", false, sync_state},
+    {SHMAP_TYPE_EVENT, "event", false, sync_state},
+    {SHMAP_TYPE_SEMAPHORE, "semaphore", false, sync_state},
 };
 
 const struct object_type *object_type_find(uint32_t type)
@@ -63,7 +93,7 @@ int object_row_fill(struct object_row *row, const shmap_object_info *obj, uint32
         return SHMAP_ENOMEM;
     const struct object_type *type = object_type_find(obj->type);
     if (type)
-        type->describe_state(obj, row->state, sizeof row->state);
+        type->read_state(obj, row);
     else
         snprintf(row->state, sizeof row->state, "unreadable");
     return 0;
@@ -187,23 +217,41 @@ static int holder_table_add(struct holder_table *t, size_t *capacity, const stru
     return 0;
 }
 
-int holder_table_load(struct holder_table *t)
+/* Appends the flocks of one reading of /proc/locks. */
+static int holder_table_read(struct holder_table *t, size_t *capacity)
 {
-    memset(t, 0, sizeof *t);
     FILE *f = fopen("/proc/locks", "re");
     if (!f)
         return errno;
     char line[256];
-    size_t capacity = 0;
     int err = 0;
     while (!err && fgets(line, sizeof line, f)) {
         struct holder h;
         if (lock_line_parse(line, &h))
-            err = holder_table_add(t, &capacity, &h);
+            err = holder_table_add(t, capacity, &h);
     }
     if (!err && ferror(f))
         err = EIO;
     fclose(f);
+    return err;
+}
+
+/* The kernel writes /proc/locks a page per read(2), finding its place again
+ * by line number: when a lock listed before that place goes between two
+ * reads, the next line is skipped.  Processes of other users take and drop
+ * locks all the time, so a single reading can miss a holder.  A lock held
+ * throughout is missed by several readings only if each is hit, so the
+ * table is the union of a few (a lock dropped meanwhile may still appear:
+ * the picture is a snapshot anyway). */
+#define LOCKS_READINGS 3
+
+int holder_table_load(struct holder_table *t)
+{
+    memset(t, 0, sizeof *t);
+    size_t capacity = 0;
+    int err = 0;
+    for (int i = 0; i < LOCKS_READINGS && !err; i++)
+        err = holder_table_read(t, &capacity);
     if (err) {
         holder_table_free(t);
         return err;
@@ -299,6 +347,23 @@ static void json_pids(FILE *out, const struct holder_table *t, const struct obje
     fputs("]", out);
 }
 
+/* The state of a synchronization object, every field of shmap_sync_info
+ * but the type and name (the object's own "type" and "name"). */
+static void json_sync(FILE *out, const struct object_row *row)
+{
+    const shmap_sync_info *s = &row->sync;
+    if (!row->sync_valid) {
+        fputs("null", out);
+        return;
+    }
+    fprintf(out,
+            "{\"owner_tid\":%u,\"recursion\":%u,\"abandoned\":%s,\"manual_reset\":%s,"
+            "\"signaled\":%s,\"count\":%u,\"maximum\":%u}",
+            s->owner_tid, s->recursion, s->abandoned ? "true" : "false",
+            s->manual_reset ? "true" : "false", s->signaled ? "true" : "false", s->count,
+            s->maximum);
+}
+
 void json_object_fields(FILE *out, const struct holder_table *t, const struct object_row *row)
 {
     const struct object_type *type = object_type_find(row->type);
@@ -322,6 +387,8 @@ void json_object_fields(FILE *out, const struct holder_table *t, const struct ob
     json_string(out, user_name(row->owner_uid));
     fprintf(out, ",\"creator_pid\":%u,\"state\":", row->creator_pid);
     json_string(out, row->state);
+    fputs(",\"sync\":", out);
+    json_sync(out, row);
     fprintf(out, ",\"stale\":%s,\"holders\":%zu,\"pids\":", row->stale ? "true" : "false",
             row->holder_count);
     json_pids(out, t, row);

@@ -1,5 +1,6 @@
 /* shmap.c - the shmap command-line tool: lists, inspects, creates, reads,
- * writes and removes the named objects of the shmap store.  This file
+ * writes and removes the named objects of the shmap store, and signals,
+ * resets and waits on its synchronization objects.  This file
  * dispatches to the commands (tools/cmd_*.c); `shmap --help` lists them
  * and docs/shmap.1 describes them, with the exit statuses. */
 #include "cli.h"
@@ -8,7 +9,11 @@
 #include <string.h>
 
 static const struct command *const commands[] = {
-    &cmd_ls, &cmd_info, &cmd_create, &cmd_cat, &cmd_write, &cmd_rm, &cmd_gc,
+    &cmd_ls,           &cmd_info,         &cmd_create,
+    &cmd_create_mutex, &cmd_create_event, &cmd_create_semaphore,
+    &cmd_signal,       &cmd_reset,        &cmd_wait,
+    &cmd_cat,          &cmd_write,        &cmd_rm,
+    &cmd_gc,
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
@@ -26,17 +31,19 @@ static int main_help(void)
     fputs("usage: shmap COMMAND [ARGS]\n"
           "       shmap COMMAND --help | shmap --help | shmap --version\n"
           "\n"
-          "Named shared memory with Win32 file-mapping semantics: names are Local\\NAME\n"
-          "(or just NAME: your own) or Global\\NAME (every user's, as its mode allows).\n"
+          "Named shared memory with Win32 file-mapping semantics, and named mutexes,\n"
+          "events and semaphores: names are Local\\NAME (or just NAME: your own) or\n"
+          "Global\\NAME (every user's, as its mode allows).\n"
           "\n"
           "Commands:\n",
           stdout);
     for (size_t i = 0; i < COMMAND_COUNT; i++)
-        printf("  %-8s %s\n", commands[i]->name, commands[i]->summary);
+        printf("  %-16s  %s\n", commands[i]->name, commands[i]->summary);
     fputs("\n"
           "The store is $SHMAP_ROOT (default /dev/shm/shmap).  Exit status: 0 ok, 1 error,\n"
           "2 bad usage or argument, 3 not found, 4 exists, 5 access denied, 6 wrong type,\n"
-          "7 store unsafe or corrupt.  See shmap(1).\n",
+          "7 store unsafe or corrupt, 8 wait timed out, 9 wait got an abandoned mutex.\n"
+          "See shmap(1).\n",
           stdout);
     return output_finish(EXIT_OK);
 }
