@@ -65,6 +65,12 @@ done
 if [[ ${#compilers[@]} -eq 0 ]]; then
     compilers=(cc)
 fi
+# A sanitizer build of the library (SHMAP_SANITIZE, set by the build) needs
+# programs built by the same compiler with the same sanitizer.
+if [[ -n ${SHMAP_SANITIZE:-} ]]; then
+    compilers=(clang)
+    link+=(-fsanitize="$SHMAP_SANITIZE")
+fi
 
 # build CC KIND: compiles the program with CC as KIND (unicode or ansi) into
 # $top/CC-KIND.
