@@ -340,6 +340,12 @@ int shmap_store_path(uint32_t scope, char *buf, size_t size);
  * while another thread waits on it is undefined, as with free() (and as in
  * Win32).  Handles survive fork(): the child may use them (it does not own
  * the parent's mutexes).
+ *
+ * Waiting: when more than one CPU is online, a wait for events or
+ * semaphores that are not ready polls them for a short while before it
+ * sleeps (at most 50 us of CPU per call, less for a thread whose waits
+ * keep turning out long; not if another thread already sleeps on them),
+ * so that a set or release coming within that time costs no wake-up.
  */
 
 /* (Outside the C++ linkage block: system headers.) */
@@ -496,6 +502,11 @@ int shmap_wait_until(shmap_sync *s, const struct timespec *deadline);
  *    process killed inside the window leaves its reservations held (the
  *    event stays unset, the semaphore one unit short; mutexes are
  *    abandoned as usual).
+ *  - Either way, a process killed at the instant this call is woken by a
+ *    mutex's release, before it takes or passes on that wake-up, can leave
+ *    the mutex's other sleepers asleep until its next contended release.
+ *    Single waits (shmap_wait, timed or not) use glibc's robust lock, for
+ *    which the kernel passes such a wake-up on.
  * Timeouts, signals and the other returns as shmap_wait; *INDEX is left
  * alone on errors and SHMAP_ETIMEDOUT.  Errors also: SHMAP_EINVAL (HANDLES
  * NULL or holding NULL, COUNT 0 or too big), SHMAP_ENOTSUP (a kernel older

@@ -88,6 +88,7 @@ struct shmap_sync {
     void *map;              /* what this handle mapped; NULL when attached */
     size_t map_len;
     uint32_t type;          /* SHMAP_TYPE_* (also in st, but ours is trusted) */
+    int mx_kind;            /* mutex: glibc's __kind it must have (mutex_kind) */
     struct store_hold hold; /* the name held (fd -1 when unnamed) */
     char name[SHMAP_NAME_BUF];
 };
@@ -117,6 +118,16 @@ bool timespec_valid(const struct timespec *ts);
 /* True if DEADLINE (CLOCK_MONOTONIC) has passed. */
 bool deadline_passed(const struct timespec *deadline);
 
+/* Spins (bounded, adaptive: see sync_futex.c) while *WORDS[i] == VALS[i]
+ * for every i < N, and not past DEADLINE (NULL: none).  True if a word
+ * changed: look again instead of sleeping.  False (at once on a single
+ * CPU) if not; then *MISSED is nonzero if the spin ran for nothing, and
+ * the caller passes it to futex_spin_judge when its wait is over.  The
+ * caller holds nothing another thread needs meanwhile. */
+bool futex_spin(uint32_t *const *words, const uint32_t *vals, size_t n,
+                const struct timespec *deadline, uint64_t *missed);
+void futex_spin_judge(uint64_t missed);
+
 /* The calling thread's TID. */
 uint32_t sync_self_tid(void);
 
@@ -135,13 +146,42 @@ uint32_t sync_self_tid(void);
 
 /* Mutex (sync_mutex.c).  Held by locking; mutex_undo unlocks and keeps an
  * abandonment (STATUS SHMAP_ABANDONED) for the next acquirer. */
+int mutex_kind(void); /* glibc's __kind of our mutexes; -1 if unknown */
 int mutex_state_init(struct sync_state *st);
 void mutex_template_destroy(struct sync_state *st); /* a state only copied */
 int mutex_state_check(const struct sync_state *st);
 uint32_t *mutex_word(struct sync_state *st);
-int mutex_lock(struct sync_state *st); /* glibc's lock: waits forever */
+/* True if the mutex's kind is still KIND (see sync_mutex.c: the check
+ * that keeps a garbled mutex from crashing glibc). */
+static inline bool kind_ok(const struct sync_state *st, int kind)
+{
+    return __atomic_load_n(&st->mx.m.__data.__kind, __ATOMIC_RELAXED) == kind;
+}
+
+/* What mutex_take does when its try did not simply succeed (RC). */
+int mutex_take_slow(const shmap_sync *s, bool poll, int rc);
+
+/* Waits for the mutex of S until DEADLINE (CLOCK_MONOTONIC), with glibc's
+ * robust timed lock (see sync_mutex.c for why). */
+int mutex_lock_until(const shmap_sync *s, const struct timespec *deadline);
+
+/* The fast path of shmap_wait on a mutex: takes the mutex of handle S,
+ * waiting forever, or not at all if POLL (SHMAP_ETIMEDOUT if busy).
+ * Inline, and S read again after the call rather than kept: every
+ * instruction and dependent load here shows next to glibc's own lock. */
+static inline int mutex_take(const shmap_sync *s, bool poll)
+{
+    if (!kind_ok(s->st, s->mx_kind))
+        return SHMAP_ECORRUPT;
+    /* glibc's trylock is its shortest robust path (no futex set-up); when
+     * it succeeds and no wait-all left an abandonment to report, done. */
+    int rc = pthread_mutex_trylock(&s->st->mx.m);
+    if (__builtin_expect(rc == 0, 1) &&
+        !__atomic_load_n(&s->st->u.mutex.abandoned, __ATOMIC_RELAXED))
+        return 0;
+    return mutex_take_slow(s, poll, rc);
+}
 int mutex_try(struct sync_state *st, uint32_t *seen);
-int mutex_release(struct sync_state *st);
 void mutex_undo(struct sync_state *st, int status);
 bool mutex_ready(struct sync_state *st, uint32_t self, uint32_t *seen);
 /* Before sleeping on the lock word with *VAL: sets FUTEX_WAITERS (and in

@@ -17,9 +17,16 @@
  *
  * The abandoned flag next to the mutex keeps an abandonment that a
  * wait-all took and then had to give back (see mutex_undo): the next
- * acquirer reports it instead. */
+ * acquirer reports it instead.
+ *
+ * Lock and unlock without timeout are on the fast path (shmap_wait's
+ * mutex_take in sync.h, shmap_mutex_release here): meant to cost little
+ * more than glibc's robust lock and unlock, they make only the checks
+ * that keep a garbled state from crashing us (see below); anything
+ * unexpected goes to the slow paths, which check the rest. */
 #include "sync.h"
 
+#include <linux/futex.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -31,7 +38,7 @@
 _Static_assert(sizeof(pthread_mutex_t) <= 64, "the mutex fits its slot");
 
 static pthread_once_t kind_once = PTHREAD_ONCE_INIT;
-static int kind_expected = -1; /* glibc's __kind of our mutexes */
+static int kind_expected = -1; /* glibc's __kind of our mutexes; -1: unknown */
 
 static int mutex_attr_make(pthread_mutexattr_t *a)
 {
@@ -59,9 +66,17 @@ static void kind_probe(void)
     pthread_mutexattr_destroy(&a);
 }
 
+int mutex_kind(void)
+{
+    pthread_once(&kind_once, kind_probe);
+    return kind_expected;
+}
+
 int mutex_state_init(struct sync_state *st)
 {
     pthread_mutexattr_t a;
+    if (mutex_kind() == -1) /* a handle could not check it: none */
+        return SHMAP_ENOTSUP;
     int rc = mutex_attr_make(&a);
     if (rc < 0)
         return rc;
@@ -79,22 +94,40 @@ void mutex_template_destroy(struct sync_state *st)
 
 int mutex_state_check(const struct sync_state *st)
 {
-    pthread_once(&kind_once, kind_probe);
-    if (st->u.mutex.abi != MUTEX_ABI)
+    int kind = mutex_kind();
+    if (kind == -1 || st->u.mutex.abi != MUTEX_ABI)
         return SHMAP_ENOTSUP;
     if (__atomic_load_n(&st->u.mutex.abandoned, __ATOMIC_RELAXED) > 1 ||
-        st->mx.m.__data.__kind != kind_expected)
+        st->mx.m.__data.__kind != kind)
         return SHMAP_ECORRUPT;
     return 0;
 }
 
-/* Cheap checks before glibc touches a live mutex: a state another process
- * garbled since we checked it at open must give an error, not an abort or
- * a crash inside glibc (its kind decides which code glibc runs). */
+/* What keeps a garbled mutex from crashing us.  The state lives in memory
+ * every user of the object may write, and may change between any two of
+ * our calls.  Handing glibc a pthread_mutex_t of another kind is what
+ * would hurt most: the kind selects glibc's code, and its priority-
+ * inheritance code, run on our lock word, can assert (abort) or block the
+ * thread for ever in a futex call (an "owner" that is no thread).  So
+ * every call into glibc comes right after kind_ok (sync.h): the kind
+ * compared with the one the handle recorded when it checked the state at
+ * open: one load and a compare, so the fast paths can afford it on every
+ * call (rather than trusting the check at open).  The rest of the state
+ * garbled gives errors, not crashes: a wrong lock word only delays or
+ * times out a wait (a writer could as well hold the mutex), a huge count
+ * gives EAGAIN (SHMAP_ERANGE), a bad __owner EPERM or ENOTRECOVERABLE
+ * (SHMAP_ENOTOWNER, SHMAP_ECORRUPT).  glibc's unlock writes through the
+ * robust-list links in the state: release checks them first (the back link
+ * exactly when the mutex is the last one we locked, see mutex_links_sound;
+ * otherwise, and for the forward link, only that they are not NULL).
+ * Limits: a writer that changes the kind in the few instructions between
+ * our check and glibc's own read is not caught, nor one that points the
+ * forward link (or, when the mutex is not the last locked, the back link)
+ * elsewhere while we own the mutex: glibc writes there, as with any
+ * robust pthread mutex in shared memory. */
 static bool mutex_sane(const struct sync_state *st)
 {
-    pthread_once(&kind_once, kind_probe);
-    return __atomic_load_n(&st->mx.m.__data.__kind, __ATOMIC_RELAXED) == kind_expected;
+    return kind_ok(st, mutex_kind());
 }
 
 uint32_t *mutex_word(struct sync_state *st)
@@ -140,11 +173,50 @@ static int mutex_acquired(struct sync_state *st, int rc)
     return 0;
 }
 
-int mutex_lock(struct sync_state *st)
+/* The lock of a wait without timeout, after a try found the mutex busy:
+ * glibc's robust lock, which sleeps.  No spin first (see futex_spin): a
+ * waiter polling the lock word of a busy mutex takes its cache line from
+ * the owner at each unlock and lock: two processes contending for one
+ * mutex (bench scenario 4) made about a quarter fewer acquisitions per
+ * second with a spin than without. */
+static int mutex_lock_slow(struct sync_state *st, int kind)
 {
-    if (!mutex_sane(st))
+    if (!kind_ok(st, kind))
         return SHMAP_ECORRUPT;
     return mutex_acquired(st, pthread_mutex_lock(&st->mx.m));
+}
+
+/* A timed wait on one mutex is glibc's robust timed lock, not a wait of
+ * our own on the lock word.  glibc marks the mutex as the thread's pending
+ * robust operation while it waits and takes it, and when a thread dies in
+ * the middle of one the kernel passes its wake on to another waiter.  A
+ * waiter of our own killed between its wake and its trylock would lose
+ * that one wake, and glibc's sleepers on the mutex would sleep on (the
+ * kill storm test found it).  The deadline is on CLOCK_MONOTONIC and glibc
+ * takes CLOCK_REALTIME here (the call thread checkers know): a step of the
+ * clock during the wait moves its end by as much. */
+int mutex_lock_until(const shmap_sync *s, const struct timespec *deadline)
+{
+    if (!kind_ok(s->st, s->mx_kind))
+        return SHMAP_ECORRUPT;
+    struct timespec mono, real;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &real);
+    int64_t left = (int64_t)(deadline->tv_sec - mono.tv_sec) * 1000000000 +
+                   (deadline->tv_nsec - mono.tv_nsec);
+    if (left < 0)
+        left = 0;
+    int64_t ns = (int64_t)real.tv_nsec + left % 1000000000;
+    struct timespec until = {real.tv_sec + (time_t)(left / 1000000000) + (time_t)(ns / 1000000000),
+                             (long)(ns % 1000000000)};
+    return mutex_acquired(s->st, pthread_mutex_timedlock(&s->st->mx.m, &until));
+}
+
+int mutex_take_slow(const shmap_sync *s, bool poll, int rc)
+{
+    if (rc == EBUSY && !poll)
+        return mutex_lock_slow(s->st, s->mx_kind);
+    return mutex_acquired(s->st, rc); /* EBUSY: SHMAP_ETIMEDOUT */
 }
 
 int mutex_try(struct sync_state *st, uint32_t *seen)
@@ -159,18 +231,73 @@ int mutex_try(struct sync_state *st, uint32_t *seen)
     return mutex_acquired(st, rc);
 }
 
-int mutex_release(struct sync_state *st)
+/* ---- Release ---------------------------------------------------------- */
+
+/* This thread's robust-list head: glibc's, in the thread's own memory
+ * (registered with the kernel by set_robust_list, found again with
+ * get_robust_list); &no_head, whose list matches no mutex, until looked
+ * up or if it cannot be (then releases take the slow path). */
+static const struct robust_list_head no_head;
+static _Thread_local const struct robust_list_head *robust_head
+    __attribute__((tls_model("initial-exec"))) = &no_head;
+
+static const struct robust_list_head *robust_head_lookup(void)
 {
+    struct robust_list_head *h = NULL;
+    size_t len = 0;
+    if (syscall(SYS_get_robust_list, 0, &h, &len) != 0 || !h || len != sizeof *h)
+        return &no_head;
+    return h;
+}
+
+/* True if M is the robust mutex this thread locked last and still holds:
+ * our list head, in our own memory, points at M's link.  That proves
+ * ownership without a look at the lock word (a load that, right after
+ * the lock's atomic instruction, costs more than all the other checks);
+ * anything else - another robust mutex locked since, a mutex not ours, a
+ * glibc that links otherwise - goes the slow way. */
+static inline bool mutex_first_held(const pthread_mutex_t *m)
+{
+    return (const void *)robust_head->list.next == (const void *)&m->__data.__list.__next;
+}
+
+/* For a mutex first on our list: true if the links glibc's unlock follows
+ * are what glibc made them.  The back link must be our head (so glibc's
+ * first write goes there); the forward one can only be checked for the
+ * NULL of a zeroed state (it names another mutex we hold, or the head). */
+static inline bool mutex_links_sound(const pthread_mutex_t *m)
+{
+#if defined(__PTHREAD_MUTEX_HAVE_PREV) && __PTHREAD_MUTEX_HAVE_PREV
+    if ((const void *)m->__data.__list.__prev != (const void *)robust_head)
+        return false;
+#endif
+    return m->__data.__list.__next != NULL;
+}
+
+static int mutex_unlock(pthread_mutex_t *m)
+{
+    int rc = pthread_mutex_unlock(m);
+    return __builtin_expect(rc == 0, 1) ? 0 : mutex_error(rc);
+}
+
+/* Release when the fast test failed: ownership by the lock word. */
+static __attribute__((noinline)) int mutex_release_slow(const shmap_sync *s)
+{
+    struct sync_state *st = s->st;
+    if (robust_head == &no_head) /* once per thread, normally */
+        robust_head = robust_head_lookup();
     /* glibc would say EPERM too, but asking it is unlocking a mutex we do
-     * not own, which thread checkers rightly report. */
+     * not own, which thread checkers rightly report; and glibc goes by
+     * __owner, which stays set when an owner dies: a thread that got its
+     * TID since would pass, and glibc would unlink the dead thread's
+     * list.  The TID in the lock word is cleared by the kernel then. */
     uint32_t v = __atomic_load_n(mutex_word(st), __ATOMIC_RELAXED);
     if ((v & SYNC_FUTEX_TID_MASK) != sync_self_tid())
         return SHMAP_ENOTOWNER;
     /* Locked by us, it is on our robust list: its link is never NULL. */
-    if (!mutex_sane(st) || !st->mx.m.__data.__list.__next)
+    if (!kind_ok(st, s->mx_kind) || !st->mx.m.__data.__list.__next)
         return SHMAP_ECORRUPT;
-    int rc = pthread_mutex_unlock(&st->mx.m);
-    return rc == 0 ? 0 : mutex_error(rc);
+    return mutex_unlock(&st->mx.m);
 }
 
 void mutex_undo(struct sync_state *st, int status)
@@ -233,5 +360,10 @@ SHMAP_API int shmap_mutex_release(shmap_sync *s)
         return SHMAP_EINVAL;
     if (s->type != SHMAP_TYPE_MUTEX)
         return SHMAP_ETYPE;
-    return mutex_release(s->st);
+    pthread_mutex_t *m = &s->st->mx.m;
+    if (__builtin_expect(!mutex_first_held(m), 0))
+        return mutex_release_slow(s);
+    if (!mutex_links_sound(m) || !kind_ok(s->st, s->mx_kind))
+        return SHMAP_ECORRUPT; /* ours, but garbled: glibc must not see it */
+    return mutex_unlock(m);
 }

@@ -102,6 +102,9 @@ static struct shmap_sync *sync_alloc(uint32_t type)
     if (s) {
         s->type = type;
         s->hold.fd = -1;
+        /* What its state must keep (checked against it at open, and at
+         * every lock and release: see sync_mutex.c). */
+        s->mx_kind = type == SHMAP_TYPE_MUTEX ? mutex_kind() : 0;
     }
     return s;
 }

@@ -7,6 +7,8 @@
  * (a mutex gets FUTEX_WAITERS first, see sync_mutex.c), until a word
  * changes, the deadline passes, or a signal comes (then it goes round
  * again, with the same absolute CLOCK_MONOTONIC deadline: the time left).
+ * Before its first sleep, a wait polls those words for a short while
+ * (spin_round; bounded and adaptive, see futex_spin in sync_futex.c).
  *
  * Wait-all cannot take several futex words in one atomic step, so it
  * works in two phases.  First it looks at every object without changing
@@ -276,6 +278,40 @@ static int sleep_round(struct wait_ctx *c)
     return sleep_result(c, futex_wait_many(words, vals, k, c->deadline), slept_on, k);
 }
 
+/* True if W is no object to spin on: a mutex (a spinner slows its owner
+ * down, see mutex_lock_slow in sync_mutex.c), or an event or semaphore
+ * another thread may sleep on (its waiters counter; we are not counted
+ * yet): we would take from under that sleeper what was set for it, every
+ * time, since it needs a wake-up first. */
+static bool item_no_spin(const struct wait_item *w)
+{
+    if (w->type == SHMAP_TYPE_MUTEX)
+        return true;
+    return __atomic_load_n(sync_waiters(w->st, w->type), __ATOMIC_RELAXED) != 0;
+}
+
+/* Before the first sleep of a call, with nothing held: polls the words it
+ * would sleep on for a while (futex_spin, in sync_futex.c: bounded, and
+ * why), unless one of them is no object to spin on.  True if a word
+ * changed: go round again.  *MISSED as futex_spin's. */
+static bool spin_round(struct wait_ctx *c, uint64_t *missed)
+{
+    *missed = 0;
+    uint32_t *words[SHMAP_WAIT_MAX];
+    uint32_t vals[SHMAP_WAIT_MAX];
+    size_t k = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        struct wait_item *w = &c->it[i];
+        if (c->all && w->ready)
+            continue;
+        if (item_no_spin(w))
+            return false;
+        words[k] = item_word(w);
+        vals[k++] = w->seen;
+    }
+    return k > 0 && futex_spin(words, vals, k, c->deadline, missed);
+}
+
 /* Counts us in (DELTA 1) or out (-1) as a possible sleeper of every event
  * and semaphore, so that their setters know to wake. */
 static void waiters_add(struct wait_ctx *c, int delta)
@@ -294,7 +330,8 @@ static bool out_of_time(const struct wait_ctx *c)
 
 static int wait_loop(struct wait_ctx *c)
 {
-    bool registered = false;
+    bool registered = false, spun = false;
+    uint64_t missed = 0; /* a spin that did not see the change */
     int rc;
     for (;;) {
         rc = c->all ? all_round(c) : any_round(c);
@@ -305,6 +342,11 @@ static int wait_loop(struct wait_ctx *c)
         if (out_of_time(c)) {
             rc = SHMAP_ETIMEDOUT;
             break;
+        }
+        if (!spun) { /* once, unregistered: a setter need not wake us */
+            spun = true;
+            if (spin_round(c, &missed))
+                continue;
         }
         if (!registered) { /* then look again before sleeping */
             waiters_add(c, 1);
@@ -318,6 +360,7 @@ static int wait_loop(struct wait_ctx *c)
     forward_owed(c);
     if (registered)
         waiters_add(c, -1);
+    futex_spin_judge(missed);
     return rc;
 }
 
@@ -326,11 +369,15 @@ static int wait_loop(struct wait_ctx *c)
 static void ctx_init(struct wait_ctx *c, shmap_sync *const *handles, size_t n, bool all,
                      const struct timespec *deadline, bool poll)
 {
-    memset(c, 0, sizeof *c);
+    /* Only the N items in use are cleared: the whole array is 2 KiB. */
+    memset(c->it, 0, n * sizeof c->it[0]);
     c->n = n;
     c->all = all;
     c->poll = poll;
     c->deadline = deadline;
+    c->self = 0;
+    c->slept = false;
+    c->index = 0;
     for (size_t i = 0; i < n; i++) {
         c->it[i].st = handles[i]->st;
         c->it[i].type = handles[i]->type;
@@ -341,12 +388,12 @@ static void ctx_init(struct wait_ctx *c, shmap_sync *const *handles, size_t n, b
 
 static int wait_one(shmap_sync *s, const struct timespec *deadline, bool poll)
 {
-    /* Waiting forever on a mutex: glibc's own robust lock.  A timed wait
-     * goes through the rounds above (which try with glibc's trylock), so
-     * that it keeps to CLOCK_MONOTONIC on every glibc and is seen by
-     * thread checkers that do not know pthread_mutex_clocklock. */
-    if (s->type == SHMAP_TYPE_MUTEX && !poll && !deadline)
-        return mutex_lock(s->st);
+    /* Trying a mutex, or waiting for it: glibc's own robust trylock, lock
+     * and timed lock (see mutex_lock_until for why not the rounds above). */
+    if (s->type == SHMAP_TYPE_MUTEX && (poll || !deadline))
+        return mutex_take(s, poll);
+    if (s->type == SHMAP_TYPE_MUTEX)
+        return mutex_lock_until(s, deadline);
     struct wait_ctx c;
     ctx_init(&c, &s, 1, false, deadline, poll);
     return wait_loop(&c);
@@ -386,7 +433,8 @@ static int wait_multi(shmap_sync *const *handles, size_t count, bool all,
     return rc;
 }
 
-SHMAP_API int shmap_wait(shmap_sync *s, uint32_t timeout_ms)
+/* shmap_wait, but for its fast path. */
+static __attribute__((noinline)) int wait_ms(shmap_sync *s, uint32_t timeout_ms)
 {
     if (!s)
         return SHMAP_EINVAL;
@@ -395,6 +443,19 @@ SHMAP_API int shmap_wait(shmap_sync *s, uint32_t timeout_ms)
         return wait_one(s, NULL, timeout_ms == 0);
     deadline_after_ms(timeout_ms, &deadline);
     return wait_one(s, &deadline, false);
+}
+
+SHMAP_API int shmap_wait(shmap_sync *s, uint32_t timeout_ms)
+{
+    /* Locking a mutex (or trying to): straight to glibc's robust lock,
+     * with the checks of mutex_take. */
+    if (s && s->type == SHMAP_TYPE_MUTEX) {
+        if (timeout_ms == SHMAP_INFINITE) /* two calls: POLL a constant in each */
+            return mutex_take(s, false);
+        if (timeout_ms == 0)
+            return mutex_take(s, true);
+    }
+    return wait_ms(s, timeout_ms);
 }
 
 SHMAP_API int shmap_wait_until(shmap_sync *s, const struct timespec *deadline)
