@@ -27,6 +27,17 @@
 #include "sync.h"
 
 #include <linux/futex.h>
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SHMAP_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define SHMAP_TSAN 1
+#endif
+#ifdef SHMAP_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -195,6 +206,22 @@ static int mutex_lock_slow(struct sync_state *st, int kind)
  * kill storm test found it).  The deadline is on CLOCK_MONOTONIC and glibc
  * takes CLOCK_REALTIME here (the call thread checkers know): a step of the
  * clock during the wait moves its end by as much. */
+/* mutex_acquired after glibc's timed lock.  ThreadSanitizer sees the
+ * mutex taken when that returns 0, but not when it returns EOWNERDEAD
+ * (its lock and trylock interceptors know that case, this one does not):
+ * it would then report our release as the unlock of an unlocked mutex.
+ * So under it, say so. */
+static int mutex_acquired_timed(struct sync_state *st, int rc)
+{
+#ifdef SHMAP_TSAN
+    if (rc == EOWNERDEAD) {
+        __tsan_mutex_pre_lock(&st->mx.m, 0);
+        __tsan_mutex_post_lock(&st->mx.m, 0, 0);
+    }
+#endif
+    return mutex_acquired(st, rc);
+}
+
 int mutex_lock_until(const shmap_sync *s, const struct timespec *deadline)
 {
     if (!kind_ok(s->st, s->mx_kind))
@@ -209,7 +236,7 @@ int mutex_lock_until(const shmap_sync *s, const struct timespec *deadline)
     int64_t ns = (int64_t)real.tv_nsec + left % 1000000000;
     struct timespec until = {real.tv_sec + (time_t)(left / 1000000000) + (time_t)(ns / 1000000000),
                              (long)(ns % 1000000000)};
-    return mutex_acquired(s->st, pthread_mutex_timedlock(&s->st->mx.m, &until));
+    return mutex_acquired_timed(s->st, pthread_mutex_timedlock(&s->st->mx.m, &until));
 }
 
 int mutex_take_slow(const shmap_sync *s, bool poll, int rc)
