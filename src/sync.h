@@ -90,8 +90,22 @@ struct shmap_sync {
     uint32_t type;          /* SHMAP_TYPE_* (also in st, but ours is trusted) */
     int mx_kind;            /* mutex: glibc's __kind it must have (mutex_kind) */
     struct store_hold hold; /* the name held (fd -1 when unnamed) */
+    int mem_fd;             /* unnamed and made by a create: its memfd, else -1 */
     char name[SHMAP_NAME_BUF];
 };
+
+/* A new descriptor (close-on-exec, read-write) of the object of S, which
+ * another process can make a handle of with sync_adopt_fd: what the Win32
+ * layer hands to a child that inherits a handle.  Returns it, or
+ * SHMAP_ENOTSUP (an object attached in place has none), SHMAP_EMFILE,
+ * SHMAP_EACCES. */
+int sync_object_fd(const shmap_sync *s);
+
+/* Makes *OUT a handle of the object whose descriptor FD is (made by
+ * sync_object_fd, maybe in a parent); it holds the name on its own.  The
+ * caller keeps FD.  Errors: SHMAP_ECORRUPT (no synchronization object),
+ * SHMAP_ENOMEM, SHMAP_EMFILE, SHMAP_EACCES. */
+int sync_adopt_fd(int fd, shmap_sync **out);
 
 /* ---- Futexes and time (sync_futex.c) ---------------------------------- */
 

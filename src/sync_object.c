@@ -102,6 +102,7 @@ static struct shmap_sync *sync_alloc(uint32_t type)
     if (s) {
         s->type = type;
         s->hold.fd = -1;
+        s->mem_fd = -1;
         /* What its state must keep (checked against it at open, and at
          * every lock and release: see sync_mutex.c). */
         s->mx_kind = type == SHMAP_TYPE_MUTEX ? mutex_kind() : 0;
@@ -230,21 +231,78 @@ static int owner_take(struct sync_state *st, const struct sync_init *in)
     return pthread_mutex_lock(&st->mx.m) == 0 ? 0 : SHMAP_EIO;
 }
 
+/* An unnamed object lives in a memfd laid out as a named object's file
+ * (a header page with the state in it), so that a descriptor of it can
+ * be handed to a child across exec (sync_object_fd, sync_adopt_fd). */
 static int unnamed_create(struct shmap_sync *s, const struct sync_init *in)
 {
-    void *p = mmap(NULL, SHMAP_SYNC_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return error_from_errno(errno);
-    int rc = state_init(p, in);
+    struct object_header h;
+    header_init(&h, in->type);
+    int rc = state_init(header_state(&h), in);
+    if (rc < 0)
+        return rc;
+    void *page = NULL;
+    int fd = memfd_create("shmap-sync", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, HEADER_SIZE) != 0 ||
+        RETRY_EINTR(pwrite(fd, &h, sizeof h, 0)) != (long)sizeof h || !(page = page_map(fd)))
+        rc = error_from_errno(errno);
+    if (in->type == SHMAP_TYPE_MUTEX)
+        mutex_template_destroy(header_state(&h));
     if (rc == 0)
-        rc = owner_take(p, in);
+        rc = owner_take(header_state(page), in);
     if (rc < 0) {
-        munmap(p, SHMAP_SYNC_SIZE);
+        if (page)
+            munmap(page, HEADER_SIZE);
+        fd_close_quietly(fd);
         return rc;
     }
-    s->map = p;
-    s->map_len = SHMAP_SYNC_SIZE;
-    s->st = p;
+    s->map = page;
+    s->map_len = HEADER_SIZE;
+    s->st = header_state(page);
+    s->mem_fd = fd;
+    return 0;
+}
+
+int sync_object_fd(const shmap_sync *s)
+{
+    if (s->hold.fd >= 0)
+        return fd_reopen(s->hold.fd, O_RDWR);
+    if (s->mem_fd < 0)
+        return SHMAP_ENOTSUP;
+    int fd = fcntl(s->mem_fd, F_DUPFD_CLOEXEC, 0);
+    return fd < 0 ? error_from_errno(errno) : fd;
+}
+
+int sync_adopt_fd(int fd, shmap_sync **out)
+{
+    struct object_header h;
+    int rc = header_read(fd, &h);
+    if (rc < 0)
+        return rc;
+    if (h.type < SHMAP_TYPE_MUTEX || h.type > SHMAP_TYPE_SEMAPHORE)
+        return SHMAP_ECORRUPT;
+    struct shmap_sync *s = sync_alloc(h.type);
+    if (!s)
+        return SHMAP_ENOMEM;
+    int data_fd = fd_reopen(fd, O_RDWR); /* a file description of our own */
+    rc = data_fd < 0 ? data_fd : 0;
+    if (rc == 0 && h.name[0]) {
+        snprintf(s->name, sizeof s->name, "%s", h.name);
+        rc = store_hold_fd(fd, h.name, &s->hold);
+    } else if (rc == 0) {
+        s->mem_fd = fcntl(data_fd, F_DUPFD_CLOEXEC, 0);
+        rc = s->mem_fd < 0 ? error_from_errno(errno) : 0;
+    }
+    if (rc == 0)
+        rc = named_finish(s, data_fd, NULL); /* maps, checks, closes data_fd */
+    else
+        fd_close_quietly(data_fd);
+    if (rc < 0) {
+        fd_close_quietly(s->mem_fd);
+        free(s);
+        return rc;
+    }
+    *out = s;
     return 0;
 }
 
@@ -404,6 +462,7 @@ SHMAP_API int shmap_sync_close(shmap_sync *s)
     if (s->map && !(s->type == SHMAP_TYPE_MUTEX && mutex_owned_here(s->st)))
         munmap(s->map, s->map_len);
     store_release(&s->hold);
+    fd_close_quietly(s->mem_fd);
     free(s);
     return 0;
 }

@@ -45,6 +45,10 @@ uint32_t win32_map_access(DWORD file_map_access);
 void win32_sync_close(void *sync);
 HANDLE win32_sync_duplicate(void *sync);
 
+/* Makes FD, a synchronization object inherited across exec, a handle of
+ * the same value.  Returns 0, or -1 if FD is none. */
+int win32_sync_adopt(int fd);
+
 /* Makes FD survive exec (or not). */
 int fd_set_inheritable(int fd, bool inheritable);
 

@@ -121,6 +121,10 @@ static int handle_adopt(int fd)
     int record = adopt_file_backed(fd);
     if (record <= 0)
         return record;
+    struct object_header h;
+    if (pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && h.magic == HEADER_MAGIC &&
+        h.type >= SHMAP_TYPE_MUTEX && h.type <= SHMAP_TYPE_SEMAPHORE)
+        return win32_sync_adopt(fd);
     shmap_mapping *m;
     int rc = shmap_mapping_import_fd(fd, access, &m);
     if (rc == SHMAP_EACCES && access != SHMAP_ACCESS_ALL)

@@ -1,9 +1,11 @@
 /* win32_sync.c - CreateMutex, CreateEvent, CreateSemaphore, their Open
  * forms, ReleaseMutex, SetEvent, ResetEvent, ReleaseSemaphore and the two
  * waits, on top of the native synchronization objects.  Each handle is a
- * descriptor of /dev/null (its identity in the handle table) and a
- * reference to a shared, counted wrapper of the native handle, so that
- * DuplicateHandle works for unnamed objects too. */
+ * descriptor of the object (its identity in the handle table, and what a
+ * child inherits across exec) and a reference to a shared, counted
+ * wrapper of the native handle, so that DuplicateHandle works for unnamed
+ * objects too. */
+#include "sync.h"
 #include "win32.h"
 
 #include <fcntl.h>
@@ -27,24 +29,45 @@ void win32_sync_close(void *object)
     }
 }
 
-static HANDLE sync_handle_new(struct win32_sync *w)
+static HANDLE sync_handle_new(struct win32_sync *w, bool inherit)
 {
-    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int fd = sync_object_fd(w->sync);
     if (fd < 0) {
-        win32_fail(error_from_errno(errno));
+        win32_fail(fd);
         return NULL;
     }
     HANDLE h = handle_insert(HANDLE_SYNC, fd, w, 0);
     if (!h)
         close(fd);
+    else if (inherit)
+        fd_set_inheritable(fd, true);
     return h;
+}
+
+int win32_sync_adopt(int fd)
+{
+    shmap_sync *s;
+    struct win32_sync *w = malloc(sizeof *w);
+    if (!w || sync_adopt_fd(fd, &s) != 0) {
+        free(w);
+        return -1;
+    }
+    w->sync = s;
+    atomic_init(&w->refs, 1);
+    fd_set_inheritable(fd, false);
+    if (!handle_insert(HANDLE_SYNC, fd, w, 0)) {
+        shmap_sync_close(s);
+        free(w);
+        return -1;
+    }
+    return 0;
 }
 
 HANDLE win32_sync_duplicate(void *object)
 {
     struct win32_sync *w = object;
     atomic_fetch_add(&w->refs, 1);
-    HANDLE h = sync_handle_new(w);
+    HANDLE h = sync_handle_new(w, false);
     if (!h)
         win32_sync_close(w);
     return h;
@@ -66,12 +89,11 @@ static HANDLE sync_handle(int status, shmap_sync *s, LPSECURITY_ATTRIBUTES sa)
     }
     w->sync = s;
     atomic_init(&w->refs, 1);
-    HANDLE h = sync_handle_new(w);
+    HANDLE h = sync_handle_new(w, sa && sa->bInheritHandle);
     if (!h) {
         win32_sync_close(w);
         return NULL;
     }
-    (void)sa; /* inheritance across exec: see docs/win32.md */
     win32_fail(status);
     return h;
 }

@@ -14,6 +14,9 @@
  *   close H              CloseHandle(H) succeeds
  *   absent NAME          OpenFileMapping(NAME) fails with ERROR_FILE_NOT_FOUND
  *   setevent NAME        OpenEvent(NAME) and SetEvent it
+ *   set H                SetEvent(H) on an inherited event handle
+ *   lock H               WaitForSingleObject(H) takes an inherited mutex
+ *                        handle, then ReleaseMutex(H)
  *   signal FD            write one byte to the (inherited) descriptor FD
  *   wait FD              read one byte (or end of file) from FD
  * Handle values are decimal numbers.  It uses only the Win32 layer, not the
@@ -135,6 +138,16 @@ int main(int argc, char **argv)
         } else if (strcmp(cmd, "setevent") == 0) {
             args = 1;
             rc = i + args < argc ? do_setevent(argv[i + 1]) : -1;
+        } else if (strcmp(cmd, "set") == 0) {
+            args = 1;
+            rc = i + args < argc ? (SetEvent(handle_arg(argv[i + 1])) ? 0 : failed("SetEvent"))
+                                 : -1;
+        } else if (strcmp(cmd, "lock") == 0) {
+            args = 1;
+            HANDLE m = i + args < argc ? handle_arg(argv[i + 1]) : NULL;
+            rc = m && WaitForSingleObject(m, INFINITE) == WAIT_OBJECT_0 && ReleaseMutex(m)
+                     ? 0
+                     : failed("lock");
         } else if (strcmp(cmd, "signal") == 0) {
             args = 1;
             rc = i + args < argc && write(atoi(argv[i + 1]), "s", 1) == 1 ? 0 : failed("signal");

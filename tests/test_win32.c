@@ -1077,6 +1077,32 @@ static void test_exec_child_opens_sync_by_name(void **state)
     close_ok(e);
 }
 
+/* Inheritable handles of events and mutexes, named and unnamed, are used
+ * by an exec'd child through the values its parent gives it. */
+static void test_inherit_sync_handles(void **state)
+{
+    (void)state;
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+    HANDLE unnamed = CreateEventA(&sa, TRUE, FALSE, NULL);
+    HANDLE named = CreateEventA(&sa, TRUE, FALSE, "Local\\inherit-event");
+    HANDLE mutex = CreateMutexA(&sa, FALSE, "Local\\inherit-mutex");
+    assert_non_null(unnamed);
+    assert_non_null(named);
+    assert_non_null(mutex);
+    char hu[32], hn[32], hm[32];
+    pid_t pid = helper_start(NULL, 0, "set", handle_str(unnamed, hu), "set", handle_str(named, hn),
+                             "lock", handle_str(mutex, hm), NULL);
+    tu_wait_ok(pid);
+    assert_int_equal(WaitForSingleObject(unnamed, 0), WAIT_OBJECT_0);
+    assert_int_equal(WaitForSingleObject(named, 0), WAIT_OBJECT_0);
+    /* The child released the mutex before it ended: not abandoned. */
+    assert_int_equal(WaitForSingleObject(mutex, 0), WAIT_OBJECT_0);
+    assert_true(ReleaseMutex(mutex));
+    close_ok(unnamed);
+    close_ok(named);
+    close_ok(mutex);
+}
+
 /* ---- Descriptors and handles ---------------------------------------------- */
 
 static void test_handle_from_fd(void **state)
@@ -1180,6 +1206,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inherit_file_backed_mapping, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_inherit_file_handle, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_exec_child_opens_sync_by_name, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_inherit_sync_handles, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_handle_from_fd, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_fd_from_sync_handle, tu_setup, tu_teardown),
     };
