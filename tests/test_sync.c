@@ -18,38 +18,6 @@
 
 /* ---- Helpers --------------------------------------------------------------- */
 
-/* State letter of thread TID ('S' sleeping, 'R' running, 'Z' zombie...). */
-static char task_state(pid_t tid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return '?';
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return '?';
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    return p && p[1] == ' ' ? p[2] : '?';
-}
-
-/* Waits (yielding, no sleep) until thread TID is blocked in the kernel: a
- * process or thread that has told us it is about to wait, and has no other
- * place to block, is then inside its futex wait. */
-static void wait_blocked(pid_t tid)
-{
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (task_state(tid) != 'S') {
-        sched_yield();
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec > 20)
-            fail_msg("thread %d never blocked (state %c)", (int)tid, task_state(tid));
-    }
-}
-
 static shmap_sync *mutex_new(const char *name, uint32_t flags)
 {
     shmap_sync *s = NULL;
@@ -321,7 +289,7 @@ static void test_abandoned_by_sigkill_blocked_waiter(void **state)
     pid_t holder = holder_start(&a);
     pid_t waiter = tu_fork(child_wait_abandoned, &a);
     assert_int_equal(tu_pipe_wait(a.up[0]), 'r');
-    wait_blocked(waiter);
+    tu_wait_blocked(waiter);
     holder_kill(holder);
     int rc = 0;
     assert_int_equal(tu_pipe_read(a.up[0], &rc, sizeof rc), 0);
@@ -406,7 +374,7 @@ static void test_abandoned_by_thread_exit(void **state)
     assert_rc(h.rc, 0);
     assert_int_equal(pthread_create(&tw, NULL, thread_wait, &w), 0);
     assert_int_equal(tu_pipe_wait(h.up[0]), 'r');
-    wait_blocked(w.tid);
+    tu_wait_blocked(w.tid);
     assert_int_equal(tu_pipe_signal(h.down[1], 'x'), 0); /* holder: exit now */
     assert_int_equal(pthread_join(th, NULL), 0);
     assert_int_equal(pthread_join(tw, NULL), 0);
@@ -483,7 +451,7 @@ static void ev_start(struct ev_test *t, pid_t *pids)
         assert_int_equal(tu_pipe_wait(t->up[0]), 'r');
     }
     for (int i = 0; i < EV_PROCS; i++)
-        wait_blocked(pids[i]);
+        tu_wait_blocked(pids[i]);
 }
 
 static void test_event_manual_releases_all(void **state)
@@ -545,7 +513,7 @@ static void test_event_auto_releases_one_per_set(void **state)
         assert_false(info_of(ev).signaled);
         for (int i = 0; i < EV_PROCS; i++)
             if (!released[i])
-                wait_blocked(pids[i]);
+                tu_wait_blocked(pids[i]);
         assert_pipe_empty(t.up[0]);
     }
     /* Two sets with nobody waiting release one wait, not two. */
@@ -635,7 +603,7 @@ static void test_semaphore_across_processes(void **state)
         assert_int_equal(tu_pipe_wait(up[0]), 'r');
     }
     for (int i = 0; i < 3; i++)
-        wait_blocked(pids[i]);
+        tu_wait_blocked(pids[i]);
     uint32_t prev = 1;
     assert_rc(shmap_semaphore_release(s, 2, &prev), 0);
     assert_int_equal(prev, 0);
@@ -730,7 +698,7 @@ static void test_unnamed_anonymous(void **state)
     assert_rc(shmap_event_create(NULL, 0, 0, &ev), 0);
     assert_string_equal(info_of(ev).name, "");
     pid_t pid = tu_fork(child_anon_event, ev);
-    wait_blocked(pid);
+    tu_wait_blocked(pid);
     assert_rc(shmap_event_set(ev), 0);
     tu_wait_ok(pid);
     assert_false(info_of(ev).signaled);

@@ -26,35 +26,6 @@
 
 /* ---- Helpers --------------------------------------------------------------- */
 
-static char task_state(pid_t tid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return '?';
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return '?';
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    return p && p[1] == ' ' ? p[2] : '?';
-}
-
-/* Waits (yielding, no sleep) until thread TID is blocked in the kernel. */
-static void wait_blocked(pid_t tid)
-{
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (task_state(tid) != 'S') {
-        sched_yield();
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec > 20)
-            fail_msg("thread %d never blocked (state %c)", (int)tid, task_state(tid));
-    }
-}
-
 /* Reads one byte from FD, failing the test if none comes within 20 s. */
 static int read_byte(int fd)
 {
@@ -304,7 +275,7 @@ static void test_wait_any_blocked(void **state)
     pid_t holder = holder_start(&h, "m");
     pid_t pid = tu_fork(child_wait_any, &a);
     assert_int_equal(read_byte(a.up[0]), 'r');
-    wait_blocked(pid);
+    tu_wait_blocked(pid);
     assert_rc(shmap_event_set(o[1]), 0);
     assert_int_equal(read_byte(a.up[0]), '1');
     tu_wait_ok(pid);
@@ -314,7 +285,7 @@ static void test_wait_any_blocked(void **state)
     a.want_index = 2;
     pid = tu_fork(child_wait_any, &a);
     assert_int_equal(read_byte(a.up[0]), 'r');
-    wait_blocked(pid);
+    tu_wait_blocked(pid);
     holder_kill(&h, holder);
     assert_int_equal(read_byte(a.up[0]), '2');
     tu_wait_ok(pid);
@@ -376,7 +347,7 @@ static void test_wait_all_takes_all_or_nothing(void **state)
     tu_pipe(c.down);
     pid_t pid = tu_fork(child_wait_all, &c);
     assert_int_equal(read_byte(c.up[0]), 'r');
-    wait_blocked(pid);
+    tu_wait_blocked(pid);
     assert_untouched(o);
     assert_rc(shmap_event_set(o[3]), 0); /* the last one: from this process */
     assert_int_equal(read_byte(c.up[0]), 'T');
@@ -472,10 +443,10 @@ static void test_wait_all_passes_mutex_wake_on(void **state)
     tu_pipe(up);
     pid_t all = tu_fork(child_all_mutex_event, up); /* queued first */
     assert_int_equal(read_byte(up[0]), 'r');
-    wait_blocked(all);
+    tu_wait_blocked(all);
     pid_t plain = tu_fork(child_plain_wait, up);
     assert_int_equal(read_byte(up[0]), 'r');
-    wait_blocked(plain);
+    tu_wait_blocked(plain);
     assert_rc(shmap_mutex_release(m), 0); /* wakes one: the wait-all first */
     assert_int_equal(read_byte(up[0]), 'G');
     tu_wait_ok(plain);
@@ -559,12 +530,12 @@ static bool usr1_pending(pid_t tid)
 static void interrupt_thrice(struct sig_waiter *w)
 {
     for (int i = 0; i < 3; i++) {
-        wait_blocked(w->tid);
+        tu_wait_blocked(w->tid);
         assert_int_equal(pthread_kill(w->t, SIGUSR1), 0);
         while (usr1_pending(w->tid))
             sched_yield();
     }
-    wait_blocked(w->tid);
+    tu_wait_blocked(w->tid);
 }
 
 static void sig_run(struct sig_waiter *w, int kind)

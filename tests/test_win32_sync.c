@@ -64,37 +64,6 @@ static double ms_since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* State letter of thread TID ('S' sleeping, 'R' running ...). */
-static char task_state(pid_t tid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return '?';
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return '?';
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    return p && p[1] == ' ' ? p[2] : '?';
-}
-
-/* Waits (yielding, no sleep) until thread TID of this process sleeps in
- * the kernel: a thread that has announced it is about to wait, and has no
- * other place to block, is then inside its wait. */
-static void wait_blocked(pid_t tid)
-{
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (task_state(tid) != 'S') {
-        sched_yield();
-        if (ms_since(&t0) > PATIENCE)
-            fail_msg("thread %d never blocked (state %c)", (int)tid, task_state(tid));
-    }
-}
-
 /* ---- Created, existed, missing --------------------------------------------- */
 
 static void test_create_open_codes(void **state)
@@ -359,7 +328,7 @@ static void test_abandoned_wakes_blocked_waiter(void **state)
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, waiter_thread, &w), 0);
     assert_int_equal(tu_pipe_wait(w.announce[0]), 'w');
-    wait_blocked(w.tid);
+    tu_wait_blocked(w.tid);
     end_holder(&h, pid);
     pthread_join(t, NULL);
     assert_int_equal(w.result, WAIT_ABANDONED);
@@ -594,7 +563,7 @@ static void test_wait_multiple_abandoned_index(void **state)
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, waiter_thread, &w), 0);
     assert_int_equal(tu_pipe_wait(w.announce[0]), 'w');
-    wait_blocked(w.tid);
+    tu_wait_blocked(w.tid);
     end_holder(&hd, pid);
     pthread_join(t, NULL);
     assert_int_equal(w.result, WAIT_ABANDONED_0);

@@ -124,6 +124,15 @@ void tu_child_fail(const char *file, int line, const char *what, int got, int wa
 void *tu_shared_alloc(size_t size);
 void tu_shared_free(void *p, size_t size);
 
+/* State letter of thread TID in /proc ('S' sleeping, 'R' running, 'Z'
+ * zombie ...), or '?'. */
+char tu_task_state(pid_t tid);
+
+/* Waits (yielding, no sleep) until thread TID is blocked in the kernel: a
+ * thread that has told us it is about to wait, and has no other place to
+ * block, is then inside its wait.  Fails the test after 20 s. */
+void tu_wait_blocked(pid_t tid);
+
 /* ---- Pipes as sync points ------------------------------------------- */
 
 /* A pipe: fd[0] read end, fd[1] write end (close-on-exec). */

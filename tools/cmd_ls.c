@@ -155,6 +155,29 @@ static int ls_collect(const struct scope_choice *scopes, struct object_table *ta
     return EXIT_OK;
 }
 
+/* Parses the options of ls and gc: the scope (--global, --all) and one
+ * switch, FLAG (--json or --dry-run), into *SCOPES and *FLAG_SET.  Returns
+ * EXIT_OK, or the exit status to return at once (usage, help). */
+static int scoped_options(const struct command *self, int argc, char **argv,
+                          const struct option *options, int flag, struct scope_choice *scopes,
+                          bool *flag_set)
+{
+    int opt;
+    *flag_set = false;
+    scope_choose(scopes, 'l');
+    while ((opt = option_next(self, argc, argv, options)) != -1) {
+        if (opt == OPT_BAD)
+            return EXIT_USAGE;
+        if (opt == OPT_HELP)
+            return command_help(self);
+        if (opt == flag)
+            *flag_set = true;
+        else
+            scope_choose(scopes, opt);
+    }
+    return operands_check(self, argc - optind, 0, 0, "") ? EXIT_OK : EXIT_USAGE;
+}
+
 static int ls_run(const struct command *self, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -165,21 +188,10 @@ static int ls_run(const struct command *self, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct scope_choice scopes;
-    bool json = false;
-    int opt;
-    scope_choose(&scopes, 'l');
-    while ((opt = option_next(self, argc, argv, options)) != -1) {
-        if (opt == OPT_BAD)
-            return EXIT_USAGE;
-        if (opt == OPT_HELP)
-            return command_help(self);
-        if (opt == 'j')
-            json = true;
-        else
-            scope_choose(&scopes, opt);
-    }
-    if (!operands_check(self, argc - optind, 0, 0, ""))
-        return EXIT_USAGE;
+    bool json;
+    int parsed = scoped_options(self, argc, argv, options, 'j', &scopes, &json);
+    if (parsed != EXIT_OK)
+        return parsed;
     struct object_table table = {0};
     struct holder_table holders = {0};
     int status = ls_collect(&scopes, &table, &holders);
@@ -256,22 +268,9 @@ static int gc_run(const struct command *self, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct scope_choice scopes;
-    bool dry_run = false;
-    int opt;
-    scope_choose(&scopes, 'l');
-    while ((opt = option_next(self, argc, argv, options)) != -1) {
-        if (opt == OPT_BAD)
-            return EXIT_USAGE;
-        if (opt == OPT_HELP)
-            return command_help(self);
-        if (opt == 'n')
-            dry_run = true;
-        else
-            scope_choose(&scopes, opt);
-    }
-    if (!operands_check(self, argc - optind, 0, 0, ""))
-        return EXIT_USAGE;
-    return gc_sweep(&scopes, dry_run);
+    bool dry_run;
+    int parsed = scoped_options(self, argc, argv, options, 'n', &scopes, &dry_run);
+    return parsed != EXIT_OK ? parsed : gc_sweep(&scopes, dry_run);
 }
 
 const struct command cmd_gc = {
