@@ -269,6 +269,17 @@ check "bytes before the offset are untouched" \
 check "bytes after it are untouched" \
     cmp -s <(tail -c +3245730 "$top/random") <("$SHMAP" cat big --offset 3245729)
 
+# A progress bar on a terminal (script(1) gives the tool one), none when
+# piped: the transfers above wrote nothing on stderr.
+run cat big
+check "no progress bar when stderr is no terminal" [ -z "$err" ]
+if command -v script >/dev/null; then
+    script -qec "'$SHMAP' cat big >/dev/null" /dev/null >"$top/tty" 2>&1
+    check "a progress bar on a terminal" grep -q "100%" "$top/tty"
+    script -qec "'$SHMAP' write big <'$top/random'" /dev/null >"$top/tty" 2>&1
+    check "... for write too" grep -q "100%" "$top/tty"
+fi
+
 # ---- write past the end ------------------------------------------------------
 
 hold fit 64K
