@@ -226,7 +226,7 @@ lint:
 	    --checks='-*,clang-diagnostic-*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling' \
 	    src/*.c
 	cppcheck --enable=warning,performance,portability --error-exitcode=1 --quiet \
-	    --std=c11 -D_GNU_SOURCE -I include -I src --inline-suppr src/
+	    --std=c11 -D_GNU_SOURCE -D__GLIBC__=2 -I include -I src --inline-suppr src/
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-tsan build-werror-*

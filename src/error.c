@@ -59,44 +59,6 @@ SHMAP_API const char *shmap_errname(int code)
     return e ? e->name : NULL;
 }
 
-int error_from_errno(int err)
-{
-    switch (err) {
-    case ENOENT:
-        return SHMAP_ENOENT;
-    case EACCES:
-    case EPERM:
-    case EROFS:
-        return SHMAP_EACCES;
-    case EEXIST:
-        return SHMAP_EEXIST;
-    case ENOMEM:
-        return SHMAP_ENOMEM;
-    case ENOSPC:
-    case EDQUOT:
-        return SHMAP_ENOSPC;
-    case EMFILE:
-    case ENFILE:
-        return SHMAP_EMFILE;
-    case ELOOP:
-    case ENOTDIR:
-    case EISDIR:
-    case ENXIO:
-        return SHMAP_ESTORE; /* something that is no object file in its place */
-    case ENAMETOOLONG:
-        return SHMAP_ENAMETOOLONG;
-    case EINVAL:
-        return SHMAP_EINVAL;
-    case EFBIG:
-    case EOVERFLOW:
-        return SHMAP_ERANGE;
-    case ENOTSUP:
-        return SHMAP_ENOTSUP;
-    default:
-        return SHMAP_EIO;
-    }
-}
-
 void fd_close_quietly(int fd)
 {
     int saved = errno;

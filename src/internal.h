@@ -26,8 +26,46 @@
 /* Data offset of a huge-page object, so that the data is aligned to a PMD. */
 #define SHMAP_HUGE_DATA_OFFSET (2u * 1024u * 1024u)
 
-/* Maps an errno value onto a shmap code (never returns 0). */
-int error_from_errno(int err);
+/* Maps an errno value onto a shmap code (always negative).  Inline, so
+ * that every caller (and the static analyzer) sees that it is. */
+static inline int error_from_errno(int err)
+{
+    switch (err) {
+    case ENOENT:
+        return SHMAP_ENOENT;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return SHMAP_EACCES;
+    case EEXIST:
+        return SHMAP_EEXIST;
+    case ENOMEM:
+        return SHMAP_ENOMEM;
+    case ENOSPC:
+    case EDQUOT:
+        return SHMAP_ENOSPC;
+    case EMFILE:
+    case ENFILE:
+        return SHMAP_EMFILE;
+    case ELOOP:
+    case ENOTDIR:
+    case EISDIR:
+    case ENXIO:
+        return SHMAP_ESTORE; /* something that is no object file in its place */
+    case ENAMETOOLONG:
+        return SHMAP_ENAMETOOLONG;
+    case EINVAL:
+        return SHMAP_EINVAL;
+    case EFBIG:
+    case EOVERFLOW:
+        return SHMAP_ERANGE;
+    case ENOTSUP:
+        return SHMAP_ENOTSUP;
+    default:
+        return SHMAP_EIO;
+    }
+}
+
 
 /* close(2) that keeps errno, for cleanup paths. */
 void fd_close_quietly(int fd);

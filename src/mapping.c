@@ -210,11 +210,11 @@ static int huge_check(const struct name_ref *ref)
 }
 
 struct create_plan {
-    const shmap_mapping_config *cfg;
+    struct object_header h; /* first: it is 64-byte aligned */
     struct name_ref ref;
-    bool named;
-    struct object_header h;
     struct backing b;
+    const shmap_mapping_config *cfg;
+    bool named;
 };
 
 /* Data descriptor of a named object just held: the object file itself

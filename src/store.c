@@ -140,7 +140,7 @@ static void hold_unregister(struct store_hold *h)
 /* True if FILE in DIRFD is still the file whose identity ID holds. */
 static bool name_refers_to(int dirfd, const char *file, const struct stat *id)
 {
-    struct stat by_name;
+    struct stat by_name = {0};
     return fstatat(dirfd, file, &by_name, AT_SYMLINK_NOFOLLOW) == 0 &&
            by_name.st_dev == id->st_dev && by_name.st_ino == id->st_ino;
 }
@@ -288,7 +288,7 @@ static int hold_attempt(struct hold_attempt *a, struct store_hold *hold,
                         struct object_header *header, int *data_fd)
 {
     int dfd = -1, lfd = -1;
-    struct stat id;
+    struct stat id = {0};
     int rc = hold_open(a->dirfd, a->name->file, a->open_mode, &dfd, &lfd, &id);
     if (rc == 0) {
         rc = hold_existing(a->dirfd, a->name->file, lfd, &id);
@@ -316,7 +316,7 @@ static int hold_attempt(struct hold_attempt *a, struct store_hold *hold,
     if (rc != SHMAP_ENOENT || !a->create)
         return rc;
     if (a->prepared < 0) {
-        struct stat prepared_id;
+        struct stat prepared_id = {0};
         rc = object_prepare(a->dirfd, a->create, &a->prepared);
         if (rc == 0 && fstat(a->prepared, &prepared_id) != 0)
             rc = error_from_errno(errno);

@@ -171,7 +171,7 @@ static int root_open(struct stat *st, bool create)
 
 static int ns_open(uint32_t scope, bool create, struct store_ns **out)
 {
-    struct stat root_st, st;
+    struct stat root_st = {0}, st = {0};
     int rootfd = root_open(&root_st, create);
     if (rootfd < 0)
         return rootfd;
