@@ -40,8 +40,7 @@ void contender_skip(struct contender *c, const char *label, const char *why)
     c->skip = why;
 }
 
-void case_goal(struct bench_case *bc, int ref, enum goal_kind kind, double bound,
-               const char *text)
+void case_goal(struct bench_case *bc, int ref, enum goal_kind kind, double bound, const char *text)
 {
     if (bc->ngoals < MAX_GOALS)
         bc->goals[bc->ngoals++] = (struct goal){ref, kind, bound, text};
@@ -232,9 +231,9 @@ int main(int argc, char **argv)
     uint64_t t0 = now_ns();
     boost_start();
     report_open();
-    void (*scenarios[])(void) = {scenario_create,   scenario_open,      scenario_lock,
-                                 scenario_contend,  scenario_pingpong,  scenario_bandwidth,
-                                 scenario_scaling,  scenario_wait_many};
+    void (*scenarios[])(void) = {scenario_create,  scenario_open,     scenario_lock,
+                                 scenario_contend, scenario_pingpong, scenario_bandwidth,
+                                 scenario_scaling, scenario_wait_many};
     for (int i = 0; i < 8; i++)
         if (scenario_selected(i + 1)) {
             uint64_t s0 = now_ns();

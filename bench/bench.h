@@ -35,23 +35,23 @@
 /* ---- Configuration of the run -------------------------------------------- */
 
 struct bench_cfg {
-    bool quick;          /* QUICK=1: every scenario, briefly */
-    int rounds;          /* measured rounds of a case */
-    int warmup;          /* unmeasured rounds before them */
-    double batch_ms;     /* target length of one batch */
-    int ncpu;            /* CPUs this process may run on */
-    int cpu_a, cpu_b;    /* the two CPUs pinned to (equal on 1 CPU) */
-    pid_t pid;           /* the harness's pid, in every name it makes */
-    char root[128];      /* SHMAP_ROOT of the run's isolated store */
-    char posix_prefix[64]; /* "/shmapbench-PID" for shm_open names */
-    const char *only;      /* run only these scenarios ("1,5"), or NULL */
-    const char *boost_path; /* boost_peer program, or NULL */
-    const char *boost_skip; /* why the Boost column is skipped */
-    const char *out_md;     /* Markdown report file */
-    const char *data_dir;   /* scratch data for the plots */
-    const char *plot_dir;   /* where PNGs go, NULL: no plots */
-    const char *plot_skip;  /* why plots are skipped */
-    const char *cc_version; /* compiler of the harness */
+    bool quick;              /* QUICK=1: every scenario, briefly */
+    int rounds;              /* measured rounds of a case */
+    int warmup;              /* unmeasured rounds before them */
+    double batch_ms;         /* target length of one batch */
+    int ncpu;                /* CPUs this process may run on */
+    int cpu_a, cpu_b;        /* the two CPUs pinned to (equal on 1 CPU) */
+    pid_t pid;               /* the harness's pid, in every name it makes */
+    char root[128];          /* SHMAP_ROOT of the run's isolated store */
+    char posix_prefix[64];   /* "/shmapbench-PID" for shm_open names */
+    const char *only;        /* run only these scenarios ("1,5"), or NULL */
+    const char *boost_path;  /* boost_peer program, or NULL */
+    const char *boost_skip;  /* why the Boost column is skipped */
+    const char *out_md;      /* Markdown report file */
+    const char *data_dir;    /* scratch data for the plots */
+    const char *plot_dir;    /* where PNGs go, NULL: no plots */
+    const char *plot_skip;   /* why plots are skipped */
+    const char *cc_version;  /* compiler of the harness */
     const char *cxx_version; /* compiler of the Boost peer */
 };
 
@@ -106,8 +106,8 @@ struct contender {
     const char *label; /* "shmap", "raw POSIX", ... */
     batch_fn batch;    /* NULL when skipped */
     void *ctx;
-    const char *skip;  /* why it is not measured (batch NULL) */
-    double units;      /* for rates: bytes (or acquisitions) per op */
+    const char *skip; /* why it is not measured (batch NULL) */
+    double units;     /* for rates: bytes (or acquisitions) per op */
 };
 
 /* The measurements of one contender in one case. */
@@ -127,16 +127,16 @@ enum metric {
 
 /* The goal of a case: each subject's median against a reference's. */
 enum goal_kind {
-    GOAL_NONE,   /* report only */
-    GOAL_MAX,    /* subject/reference ratio (in the case's metric) <= bound */
-    GOAL_MIN,    /* subject/reference ratio (in the case's metric) >= bound */
+    GOAL_NONE, /* report only */
+    GOAL_MAX,  /* subject/reference ratio (in the case's metric) <= bound */
+    GOAL_MIN,  /* subject/reference ratio (in the case's metric) >= bound */
 };
 
 struct goal {
-    int ref;             /* index of the reference contender */
+    int ref; /* index of the reference contender */
     enum goal_kind kind;
     double bound;
-    const char *text;    /* "shmap <= 1.5x raw POSIX" */
+    const char *text; /* "shmap <= 1.5x raw POSIX" */
 };
 
 #define MAX_GOALS 6
@@ -145,16 +145,16 @@ struct bench_case {
     const char *scenario; /* "1" */
     const char *title;    /* shown as the case's heading row */
     enum metric metric;
-    const char *unit;     /* for rates: "acq/s", "GB/s" */
-    double unit_scale;    /* for rates: units per op / this = shown value */
-    int nsubjects;        /* the first NSUBJECTS contenders are shmap's... */
+    const char *unit;      /* for rates: "acq/s", "GB/s" */
+    double unit_scale;     /* for rates: units per op / this = shown value */
+    int nsubjects;         /* the first NSUBJECTS contenders are shmap's... */
     unsigned subject_mask; /* ...or, if not 0, those of these bits */
     int ncontenders;
     struct contender c[MAX_CONTENDERS];
     struct series s[MAX_CONTENDERS];
     int ngoals;
     struct goal goals[MAX_GOALS];
-    long nops;            /* operations per batch */
+    long nops; /* operations per batch */
     int rounds, warmup;
 };
 
@@ -171,8 +171,7 @@ long calibrate_case(struct bench_case *bc, double ms, long max_nops);
 void run_case(struct bench_case *bc);
 
 /* Adds a goal to a case. */
-void case_goal(struct bench_case *bc, int ref, enum goal_kind kind, double bound,
-               const char *text);
+void case_goal(struct bench_case *bc, int ref, enum goal_kind kind, double bound, const char *text);
 
 /* A contender that is not measured, with the reason. */
 void contender_skip(struct contender *c, const char *label, const char *why);
@@ -209,8 +208,7 @@ void report_case(struct bench_case *bc);
 
 /* Records a goal's verdict for the summary and returns a short verdict
  * text ("met", "missed", "n/a: why"). */
-const char *report_verdict(const char *scenario, const char *goal, const char *measured,
-                           int met);
+const char *report_verdict(const char *scenario, const char *goal, const char *measured, int met);
 
 /* Prints the summary of every goal and closes the report. */
 void report_close(void);
@@ -233,9 +231,8 @@ struct worker {
  * return makes it exit with the message in ERR), then serves batches of
  * BATCH(ARG, ...) until told to stop, then calls TEARDOWN(ARG).  CPU >= 0
  * pins it.  Returns 0, or -1 with the reason in ERR. */
-int worker_start(struct worker *w, int cpu, int (*setup)(void *, char *, size_t),
-                 batch_fn batch, void (*teardown)(void *), void *arg, char *err,
-                 size_t errlen);
+int worker_start(struct worker *w, int cpu, int (*setup)(void *, char *, size_t), batch_fn batch,
+                 void (*teardown)(void *), void *arg, char *err, size_t errlen);
 
 int worker_batch(void *w, long nops, uint64_t *ns, char *err, size_t errlen);
 
@@ -270,14 +267,14 @@ void cleanup_names(void);
 
 /* ---- Scenarios ------------------------------------------------------------------- */
 
-void scenario_create(void);     /* 1 */
-void scenario_open(void);       /* 2 */
-void scenario_lock(void);       /* 3 */
-void scenario_contend(void);    /* 4 */
-void scenario_pingpong(void);   /* 5 */
-void scenario_bandwidth(void);  /* 6 */
-void scenario_scaling(void);    /* 7 */
-void scenario_wait_many(void);  /* 8 */
+void scenario_create(void);    /* 1 */
+void scenario_open(void);      /* 2 */
+void scenario_lock(void);      /* 3 */
+void scenario_contend(void);   /* 4 */
+void scenario_pingpong(void);  /* 5 */
+void scenario_bandwidth(void); /* 6 */
+void scenario_scaling(void);   /* 7 */
+void scenario_wait_many(void); /* 8 */
 
 /* ---- Plots -------------------------------------------------------------------------- */
 

@@ -142,8 +142,9 @@ void report_open(void)
     else
         out("| Boost | column skipped: %s |\n", G.boost_skip ? G.boost_skip : "not built");
     out("| shmap | %s, static library |\n", "v" SHMAP_VERSION_STRING);
-    out("| sync API | %s |\n", BENCH_SYNC ? "found in include/shmap.h" :
-                                             "not in include/shmap.h + libshmap.a yet: shmap's sync figures skipped");
+    out("| sync API | %s |\n",
+        BENCH_SYNC ? "found in include/shmap.h"
+                   : "not in include/shmap.h + libshmap.a yet: shmap's sync figures skipped");
     out("| store | isolated: SHMAP_ROOT=%s (removed at the end) |\n", G.root);
     out("| rounds | %d measured + %d warm-up per case, contenders interleaved, order rotating "
         "each round; batches of about %.1f ms unless said |\n",
@@ -165,7 +166,8 @@ void report_open(void)
     if (load1 > 0.8)
         out("\n**Warning:** the load average was %.2f at the start: other processes were "
             "competing for the %d CPUs, so figures (above all the two-process ones and the "
-            "bandwidth) are noisier and slower than on an idle machine.\n", load1, G.ncpu);
+            "bandwidth) are noisier and slower than on an idle machine.\n",
+            load1, G.ncpu);
     out("\nEach figure is per operation, over the batches of its case: **median**, **p99** "
         "(the slow tail), **best** (the fastest batch: least time, most rate), and **spread** = "
         "(p90 - p10) / median.  "
@@ -335,7 +337,9 @@ void report_close(void)
     for (int i = 0; i < nverdicts; i++) {
         struct verdict *v = &verdicts[i];
         out("| %s | %s | %s | %s |\n", v->scenario, v->goal, v->measured,
-            v->met > 0 ? "met" : v->met == 0 ? "**MISSED**" : "not measured");
+            v->met > 0    ? "met"
+            : v->met == 0 ? "**MISSED**"
+                          : "not measured");
         met += v->met > 0;
         missed += v->met == 0;
         na += v->met < 0;

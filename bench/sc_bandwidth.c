@@ -43,15 +43,15 @@ static size_t view_bytes(void)
 
 struct bw_ctx {
     int id;
-    bool copy;          /* memcpy in + out (else fill + checksum) */
+    bool copy; /* memcpy in + out (else fill + checksum) */
     char name[64];
     shmap_mapping *m;
     char *view;
-    char *src;          /* the writer's private source, one chunk */
+    char *src; /* the writer's private source, one chunk */
     pid_t child;
     int full[2], empty[2]; /* pipe hand-off: writer -> reader, reader -> writer */
     bool inflight[SLOTS];
-    uint64_t seq;       /* chunks written so far */
+    uint64_t seq;            /* chunks written so far */
     volatile uint64_t *quit; /* in the mapping's last bytes */
 #if BENCH_SYNC
     shmap_sync *ev_full[SLOTS], *ev_empty[SLOTS];
@@ -346,8 +346,12 @@ void scenario_bandwidth(void)
     static const char *labels[2] = {"shmap, fill + checksum", "shmap, memcpy in + out"};
     static char title[64];
     snprintf(title, sizeof title, "%zu MiB in %zu MiB chunks", total / MIB, chunk_bytes / MIB);
-    struct bench_case bc = {.scenario = "6", .title = title, .metric = METRIC_RATE,
-                            .unit = "GB/s", .unit_scale = 1e9, .nsubjects = 2,
+    struct bench_case bc = {.scenario = "6",
+                            .title = title,
+                            .metric = METRIC_RATE,
+                            .unit = "GB/s",
+                            .unit_scale = 1e9,
+                            .nsubjects = 2,
                             .ncontenders = 3};
     for (int k = 0; k < 2; k++) {
         char err[200];
@@ -365,8 +369,7 @@ void scenario_bandwidth(void)
         die("out of memory");
     memset(mc.src, 3, chunk_bytes);
     memset(mc.ring, 0, view_bytes());
-    bc.c[2] = (struct contender){"memcpy, 1 process", memcpy_batch, &mc, NULL,
-                                 (double)chunk_bytes};
+    bc.c[2] = (struct contender){"memcpy, 1 process", memcpy_batch, &mc, NULL, (double)chunk_bytes};
     case_goal(&bc, 2, GOAL_MIN, 0.8, "shmap ≥ 0.8× memcpy");
     bc.nops = (long)(total / chunk_bytes);
     bc.rounds = G.quick ? 5 : 15;

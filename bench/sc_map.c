@@ -97,8 +97,11 @@ void scenario_create(void)
         snprintf(sh.name, sizeof sh.name, "Local\\bench-create");
         posix_name(px.name, sizeof px.name, "create");
         snprintf(boost_cmdline, sizeof boost_cmdline, "create %zu", sizes[k]);
-        struct bench_case bc = {.scenario = "1", .title = titles[k], .metric = METRIC_TIME,
-                                .nsubjects = 1, .ncontenders = 3};
+        struct bench_case bc = {.scenario = "1",
+                                .title = titles[k],
+                                .metric = METRIC_TIME,
+                                .nsubjects = 1,
+                                .ncontenders = 3};
         bc.c[0] = (struct contender){"shmap", create_shmap, &sh, NULL, 0};
         bc.c[1] = (struct contender){"raw POSIX", create_posix, &px, NULL, 0};
         if (boost_running())
@@ -189,8 +192,11 @@ void scenario_open(void)
     int pfd = shm_open(px.name, O_CREAT | O_EXCL | O_RDWR, 0600);
     if (pfd < 0 || ftruncate(pfd, OPEN_SIZE) != 0)
         die("shm_open %s: %s", px.name, strerror(errno));
-    struct bench_case bc = {.scenario = "2", .title = "64 KiB", .metric = METRIC_TIME,
-                            .nsubjects = 1, .ncontenders = 3};
+    struct bench_case bc = {.scenario = "2",
+                            .title = "64 KiB",
+                            .metric = METRIC_TIME,
+                            .nsubjects = 1,
+                            .ncontenders = 3};
     if (rc == 0)
         bc.c[0] = (struct contender){"shmap", open_shmap, &sh, NULL, 0};
     else

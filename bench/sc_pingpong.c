@@ -84,8 +84,7 @@ static void futex_spin_await(uint32_t *w)
     uint64_t t0 = now_ns();
     for (;;) {
         for (int i = 0; i < 64; i++) {
-            if (__atomic_load_n(w, __ATOMIC_RELAXED) &&
-                __atomic_exchange_n(w, 0, __ATOMIC_ACQUIRE))
+            if (__atomic_load_n(w, __ATOMIC_RELAXED) && __atomic_exchange_n(w, 0, __ATOMIC_ACQUIRE))
                 return;
             cpu_relax();
         }
@@ -204,11 +203,10 @@ static int pp_start(struct pp_ctx *c, enum pp_kind kind, char *err, size_t errle
 #if BENCH_SYNC
     if (kind == PP_SHMAP) {
         /* Named auto-reset events; the child inherits the handles. */
-        int rc = shmap_event_create("Local\\bench-pp-child", SHMAP_CREATE_NEW, 0600,
-                                    &c->ev_child);
+        int rc = shmap_event_create("Local\\bench-pp-child", SHMAP_CREATE_NEW, 0600, &c->ev_child);
         if (rc == 0)
-            rc = shmap_event_create("Local\\bench-pp-parent", SHMAP_CREATE_NEW, 0600,
-                                    &c->ev_parent);
+            rc =
+                shmap_event_create("Local\\bench-pp-parent", SHMAP_CREATE_NEW, 0600, &c->ev_parent);
         if (rc != 0)
             return ERR("shmap_event_create: %s", shmap_strerror(rc));
     }
@@ -326,8 +324,11 @@ void scenario_pingpong(void)
     static const char *labels[] = {"shmap event", "raw futex", "POSIX sem_t", "pipe",
                                    "futex, spin 20 us first (info)"};
     enum { BOOST = PP_KINDS };
-    struct bench_case bc = {.scenario = "5", .title = "round trip", .metric = METRIC_TIME,
-                            .nsubjects = 1, .ncontenders = PP_KINDS + 1};
+    struct bench_case bc = {.scenario = "5",
+                            .title = "round trip",
+                            .metric = METRIC_TIME,
+                            .nsubjects = 1,
+                            .ncontenders = PP_KINDS + 1};
     char err[200];
     for (int k = 0; k < PP_KINDS; k++) {
         if (k == PP_SHMAP && !BENCH_SYNC) {

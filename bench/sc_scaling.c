@@ -32,13 +32,13 @@
 #define NLEVELS 4
 
 struct level {
-    long names;        /* other names in the store */
+    long names; /* other names in the store */
     char root[PATH_MAX];
     int nholders;
     pid_t holders[MAX_HOLDERS];
-    int release[2];    /* holders exit when its write end closes */
-    long per_holder;   /* names per holder */
-    double fill_s;     /* seconds the filling took */
+    int release[2];  /* holders exit when its write end closes */
+    long per_holder; /* names per holder */
+    double fill_s;   /* seconds the filling took */
     char limit_note[160];
 };
 
@@ -283,13 +283,15 @@ static void scaling_names(void)
     /* QUICK: filling 100,000 names takes seconds; the full run has it. */
     int nlevels = G.quick ? NLEVELS - 1 : NLEVELS;
     /* Shared, so that the workers' notes (fill time, limits) come back. */
-    struct level *lv = mmap(NULL, NLEVELS * sizeof *lv, PROT_READ | PROT_WRITE,
-                            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct level *lv =
+        mmap(NULL, NLEVELS * sizeof *lv, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (lv == MAP_FAILED)
         die("mmap: %s", strerror(errno));
     static struct worker w[NLEVELS];
     static char labels[NLEVELS][48];
-    struct bench_case bc = {.scenario = "7", .title = "create+close", .metric = METRIC_TIME,
+    struct bench_case bc = {.scenario = "7",
+                            .title = "create+close",
+                            .metric = METRIC_TIME,
                             .ncontenders = nlevels,
                             .subject_mask = (1u << nlevels) - 2u};
     progress("7a. filling stores with 10 / 1000 / 10000%s names", G.quick ? "" : " / 100000");
@@ -345,8 +347,7 @@ static void scaling_names(void)
             continue;
         struct stats st;
         stats_of(s->ns, s->n, &st);
-        fprintf(f, "%ld %.3f %.3f %.3f\n", counts[k], st.median / 1e3, st.p10 / 1e3,
-                st.p90 / 1e3);
+        fprintf(f, "%ld %.3f %.3f %.3f\n", counts[k], st.median / 1e3, st.p10 / 1e3, st.p90 / 1e3);
     }
     if (f)
         fclose(f);
@@ -371,9 +372,8 @@ static void scaling_storm(void)
     progress("7b. %d processes opening one name at once", STORM);
     unpin();
     static struct storm_ctx sh, px;
-    struct storm_result *res =
-        mmap(NULL, 2 * STORM * sizeof *res, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-             -1, 0);
+    struct storm_result *res = mmap(NULL, 2 * STORM * sizeof *res, PROT_READ | PROT_WRITE,
+                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (res == MAP_FAILED)
         die("mmap: %s", strerror(errno));
     memset(&sh, 0, sizeof sh);
@@ -395,8 +395,11 @@ static void scaling_storm(void)
     int pfd = shm_open(px.name, O_CREAT | O_EXCL | O_RDWR, 0600);
     if (pfd < 0 || ftruncate(pfd, 4096) != 0 || pwrite(pfd, "*", 1, 0) != 1)
         die("shm_open %s: %s", px.name, strerror(errno));
-    struct bench_case bc = {.scenario = "7", .title = "64 opens at once", .metric = METRIC_TIME,
-                            .nsubjects = 1, .ncontenders = 2};
+    struct bench_case bc = {.scenario = "7",
+                            .title = "64 opens at once",
+                            .metric = METRIC_TIME,
+                            .nsubjects = 1,
+                            .ncontenders = 2};
     if (rc == 0)
         bc.c[0] = (struct contender){"shmap", storm_batch, &sh, NULL, 0};
     else
@@ -421,10 +424,11 @@ static void scaling_storm(void)
         const char *v = "reference";
         if (k == 0) {
             char measured[200];
-            snprintf(measured, sizeof measured, "%ld of %ld opens failed%s%s; all done in %s "
-                     "(median)", c->failures, c->opens, c->failures ? ", first: " : "",
-                     c->first_error, fmt_time(quantile(bc.s[0].ns, bc.s[0].n, 0.5), a,
-                                              sizeof a));
+            snprintf(measured, sizeof measured,
+                     "%ld of %ld opens failed%s%s; all done in %s "
+                     "(median)",
+                     c->failures, c->opens, c->failures ? ", first: " : "", c->first_error,
+                     fmt_time(quantile(bc.s[0].ns, bc.s[0].n, 0.5), a, sizeof a));
             v = report_verdict("7", "64 opens at once: every open succeeds", measured,
                                c->failures == 0);
         }

@@ -40,8 +40,8 @@ struct lock_ctx {
 #endif
 };
 
-static int lock_init(struct lock_ctx *c, enum lock_kind kind, pthread_mutex_t *shared,
-                     char *err, size_t errlen)
+static int lock_init(struct lock_ctx *c, enum lock_kind kind, pthread_mutex_t *shared, char *err,
+                     size_t errlen)
 {
     memset(c, 0, sizeof *c);
     c->kind = kind;
@@ -58,8 +58,8 @@ static int lock_init(struct lock_ctx *c, enum lock_kind kind, pthread_mutex_t *s
         return 0;
     }
 #if BENCH_SYNC
-    int rc = shmap_mutex_create(kind == LK_SHMAP_NAMED ? "Local\\bench-mutex" : NULL, 0, 0600,
-                                &c->sm);
+    int rc =
+        shmap_mutex_create(kind == LK_SHMAP_NAMED ? "Local\\bench-mutex" : NULL, 0, 0600, &c->sm);
     if (rc < 0)
         return ERR("shmap_mutex_create: %s", shmap_strerror(rc));
     return 0;
@@ -131,15 +131,18 @@ void scenario_lock(void)
                     "One process, pinned.");
     progress("3. uncontended lock+unlock");
     pin_cpu(G.cpu_a);
-    pthread_mutex_t *pm = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                               -1, 0);
+    pthread_mutex_t *pm =
+        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (pm == MAP_FAILED)
         die("mmap: %s", strerror(errno));
     static struct lock_ctx lk[3];
     static const char *labels[] = {"shmap named mutex", "shmap unnamed mutex",
                                    "pthread robust pshared"};
-    struct bench_case bc = {.scenario = "3", .title = "lock+unlock", .metric = METRIC_TIME,
-                            .nsubjects = 2, .ncontenders = 5};
+    struct bench_case bc = {.scenario = "3",
+                            .title = "lock+unlock",
+                            .metric = METRIC_TIME,
+                            .nsubjects = 2,
+                            .ncontenders = 5};
     for (int k = 0; k < 3; k++) {
         char err[200];
         if (lock_init(&lk[k], (enum lock_kind)k, pm, err, sizeof err) != 0) {
@@ -304,8 +307,12 @@ void scenario_contend(void)
     static struct contend_ctx cc[2];
     static const char *labels[] = {"shmap named mutex", "pthread robust pshared"};
     static const enum lock_kind kinds[] = {LK_SHMAP_NAMED, LK_PTHREAD};
-    struct bench_case bc = {.scenario = "4", .title = "2 processes", .metric = METRIC_RATE,
-                            .unit = "M acq/s", .unit_scale = 1e6, .nsubjects = 1,
+    struct bench_case bc = {.scenario = "4",
+                            .title = "2 processes",
+                            .metric = METRIC_RATE,
+                            .unit = "M acq/s",
+                            .unit_scale = 1e6,
+                            .nsubjects = 1,
                             .ncontenders = 2};
     for (int k = 0; k < 2; k++) {
         char err[200];
@@ -344,12 +351,12 @@ void scenario_contend(void)
 #define MANY 64
 
 struct many_ctx {
-    int count;    /* objects waited on: 64, or 1 */
-    bool multi;   /* shmap_wait_multiple (else shmap_wait) */
-    bool wake;    /* a child process sets the object (else it is already set) */
+    int count;            /* objects waited on: 64, or 1 */
+    bool multi;           /* shmap_wait_multiple (else shmap_wait) */
+    bool wake;            /* a child process sets the object (else it is already set) */
     shmap_sync *ev[MANY]; /* unnamed auto-reset events; the last one is set */
     shmap_sync *child_ev;
-    uint32_t *quit;       /* shared with the child */
+    uint32_t *quit; /* shared with the child */
     pid_t child;
 };
 
@@ -457,7 +464,9 @@ static void many_case(bool wake)
     };
     struct bench_case bc = {.scenario = "8",
                             .title = wake ? "woken by another process" : "already set",
-                            .metric = METRIC_TIME, .nsubjects = 1, .ncontenders = wake ? 2 : 3};
+                            .metric = METRIC_TIME,
+                            .nsubjects = 1,
+                            .ncontenders = wake ? 2 : 3};
     for (int k = 0; k < bc.ncontenders; k++) {
         char err[200];
         if (many_start(&mc[k], kinds[k].count, kinds[k].multi, wake, err, sizeof err) != 0) {

@@ -143,9 +143,8 @@ struct worker_reply {
     char err[200];
 };
 
-int worker_start(struct worker *w, int cpu, int (*setup)(void *, char *, size_t),
-                 batch_fn batch, void (*teardown)(void *), void *arg, char *err,
-                 size_t errlen)
+int worker_start(struct worker *w, int cpu, int (*setup)(void *, char *, size_t), batch_fn batch,
+                 void (*teardown)(void *), void *arg, char *err, size_t errlen)
 {
     int cmd[2], reply[2];
     if (pipe2(cmd, O_CLOEXEC) != 0)

@@ -191,8 +191,7 @@ int main(int argc, char **argv)
         printf("parent: WaitForSingleObject returned WAIT_ABANDONED: the mutex is mine, "
                "its owner died holding it\n");
     } else {
-        printf("parent: WaitForSingleObject returned %#lx, not WAIT_ABANDONED\n",
-               (unsigned long)r);
+        printf("parent: WaitForSingleObject returned %#lx, not WAIT_ABANDONED\n", (unsigned long)r);
         rc = 1;
         if (r != WAIT_OBJECT_0)
             return 1;
@@ -205,8 +204,8 @@ int main(int argc, char **argv)
         c->in_update = 0;
     }
     if (c->value == c->updates && c->value == 2 * ROUNDS) {
-        printf("parent: counter = %ld, consistent: 2 x %d increments, none lost\n",
-               (long)c->value, ROUNDS);
+        printf("parent: counter = %ld, consistent: 2 x %d increments, none lost\n", (long)c->value,
+               ROUNDS);
     } else {
         printf("parent: counter = %ld after %ld increments: INCONSISTENT\n", (long)c->value,
                (long)c->updates);

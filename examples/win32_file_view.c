@@ -32,8 +32,8 @@ static int fail(const char *what)
 
 /* Maps LENGTH bytes at OFFSET (any offset) of MAPPING; returns a pointer to
  * the byte at OFFSET, and in *BASE the view to unmap later. */
-static BYTE *map_at(HANDLE mapping, DWORD access, DWORD offset, DWORD length,
-                    DWORD granularity, void **base)
+static BYTE *map_at(HANDLE mapping, DWORD access, DWORD offset, DWORD length, DWORD granularity,
+                    void **base)
 {
     DWORD aligned = offset / granularity * granularity;
     DWORD delta = offset - aligned;
@@ -99,8 +99,8 @@ int main(int argc, char **argv)
     /* 3. Rounded down, plus the difference. */
     int rc = 0;
     printf("reading %lu bytes at offset %lu:\n", (unsigned long)length, (unsigned long)offset);
-    const BYTE *p = map_at(hMapping, FILE_MAP_READ, offset, length, si.dwAllocationGranularity,
-                           &base);
+    const BYTE *p =
+        map_at(hMapping, FILE_MAP_READ, offset, length, si.dwAllocationGranularity, &base);
     if (p == NULL)
         return fail("MapViewOfFile");
     DWORD bad = mismatches(p, offset, length);
@@ -112,8 +112,7 @@ int main(int argc, char **argv)
     const DWORD tail = FILE_SIZE - 1001;
     printf("reading the last %lu bytes, from offset %lu:\n", (unsigned long)(FILE_SIZE - tail),
            (unsigned long)tail);
-    p = map_at(hMapping, FILE_MAP_READ, tail, FILE_SIZE - tail, si.dwAllocationGranularity,
-               &base);
+    p = map_at(hMapping, FILE_MAP_READ, tail, FILE_SIZE - tail, si.dwAllocationGranularity, &base);
     if (p == NULL)
         return fail("MapViewOfFile");
     bad = mismatches(p, tail, FILE_SIZE - tail);
@@ -126,8 +125,8 @@ int main(int argc, char **argv)
     const DWORD where = 1234567;
     static const char note[] = "written through a view";
     printf("writing at offset %lu:\n", (unsigned long)where);
-    BYTE *w = map_at(hMapping, FILE_MAP_WRITE, where, sizeof note, si.dwAllocationGranularity,
-                     &base);
+    BYTE *w =
+        map_at(hMapping, FILE_MAP_WRITE, where, sizeof note, si.dwAllocationGranularity, &base);
     if (w == NULL)
         return fail("MapViewOfFile");
     memcpy(w, note, sizeof note);

@@ -29,8 +29,8 @@ int main(int argc, char **argv)
 {
     DWORD seconds = argc > 1 ? (DWORD)strtoul(argv[1], NULL, 10) : 60;
 
-    HANDLE hMapping = CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
-                                        SHARED_SIZE, MAPPING_NAME);
+    HANDLE hMapping =
+        CreateFileMapping(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, SHARED_SIZE, MAPPING_NAME);
     if (hMapping == NULL)
         return fail("CreateFileMapping");
     if (GetLastError() == ERROR_ALREADY_EXISTS) {

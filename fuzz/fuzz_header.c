@@ -44,9 +44,8 @@ static void check_valid(const struct object_header *h, uint64_t file_size)
                            h->data_offset == SHMAP_HUGE_DATA_OFFSET,
                        "accepted data offset %llu", (unsigned long long)h->data_offset);
             FUZZ_CHECK(h->data_offset <= file_size && h->size <= file_size - h->data_offset,
-                       "data [%llu, +%llu) past a file of %llu",
-                       (unsigned long long)h->data_offset, (unsigned long long)h->size,
-                       (unsigned long long)file_size);
+                       "data [%llu, +%llu) past a file of %llu", (unsigned long long)h->data_offset,
+                       (unsigned long long)h->size, (unsigned long long)file_size);
         }
         break;
     case SHMAP_TYPE_MUTEX:
@@ -120,8 +119,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(&file_size, data + HEADER_SIZE, sizeof file_size);
         validate_at(&h, file_size);
     }
-    static const uint64_t sizes[] = {0, 1, HEADER_SIZE - 1, HEADER_SIZE, SHMAP_HEADER_REGION,
-                                     SHMAP_HUGE_DATA_OFFSET, UINT64_MAX};
+    static const uint64_t sizes[] = {
+        0,         1, HEADER_SIZE - 1, HEADER_SIZE, SHMAP_HEADER_REGION, SHMAP_HUGE_DATA_OFFSET,
+        UINT64_MAX};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         validate_at(&h, sizes[i]);
     validate_at(&h, h.data_offset + h.size); /* exactly what it asks for (may wrap) */

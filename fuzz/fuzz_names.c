@@ -65,8 +65,8 @@ static void check_file_name(const char *file, const char *name)
                        "encoding \"%s\": bad escape at %zu", file, i);
             i += 2;
         } else {
-            FUZZ_CHECK(plain((unsigned char)c, i == 0), "encoding \"%s\": byte %zu is 0x%02x",
-                       file, i, (unsigned char)c);
+            FUZZ_CHECK(plain((unsigned char)c, i == 0), "encoding \"%s\": byte %zu is 0x%02x", file,
+                       i, (unsigned char)c);
         }
     }
     FUZZ_CHECK(name_is_encoded(file), "name_is_encoded refuses its own encoding \"%s\"", file);
@@ -89,8 +89,7 @@ static void fuzz_resolve(const char *name)
                        scope == SHMAP_SCOPE_GLOBAL ? global_prefix : local_prefix, rest);
     FUZZ_CHECK(len > 0 && (size_t)len < sizeof display, "display of \"%s\" too long", name);
     FUZZ_CHECK(memchr(ref.display, '\0', sizeof ref.display) != NULL, "display not terminated");
-    FUZZ_CHECK(strcmp(ref.display, display) == 0, "display of \"%s\" is \"%s\"", name,
-               ref.display);
+    FUZZ_CHECK(strcmp(ref.display, display) == 0, "display of \"%s\" is \"%s\"", name, ref.display);
     FUZZ_CHECK(memchr(ref.file, '\0', sizeof ref.file) != NULL, "file name not terminated");
     check_file_name(ref.file, name);
 
@@ -133,8 +132,8 @@ static void fuzz_decode(const char *file, unsigned small)
             name_decode(scope, file, guarded + 16, size);
         for (size_t i = 0; i < sizeof guarded; i++)
             if (i < 16 || i >= 16 + size)
-                FUZZ_CHECK(guarded[i] == 0x5a, "name_decode(\"%s\", size %zu) wrote byte %zu",
-                           file, size, i);
+                FUZZ_CHECK(guarded[i] == 0x5a, "name_decode(\"%s\", size %zu) wrote byte %zu", file,
+                           size, i);
     }
 }
 

@@ -48,32 +48,32 @@ extern "C" {
 /* ---- Status and error codes ------------------------------------------- */
 
 #define SHMAP_OK 0
-#define SHMAP_EXISTED 1 /* create found an existing object and opened it */
+#define SHMAP_EXISTED 1   /* create found an existing object and opened it */
 #define SHMAP_ABANDONED 2 /* wait: got a mutex whose owner died holding it */
 
-#define SHMAP_EINVAL (-1)        /* bad argument */
-#define SHMAP_ENOENT (-2)        /* no object of that name */
-#define SHMAP_ETYPE (-3)         /* name held by an object of another type */
-#define SHMAP_EACCES (-4)        /* access denied by mode, protection or handle */
-#define SHMAP_EALIGN (-5)        /* offset or address not a multiple of 64 KiB */
-#define SHMAP_ENOTVIEW (-6)      /* address is not inside a view */
-#define SHMAP_EBADNAME (-7)      /* malformed name (empty, bad prefix, '\') */
-#define SHMAP_ENAMETOOLONG (-8)  /* name longer than SHMAP_NAME_MAX */
-#define SHMAP_ENOMEM (-9)        /* not enough memory to commit, or address space */
-#define SHMAP_ENOSPC (-10)       /* backing file's disk is full */
-#define SHMAP_EFILEEMPTY (-11)   /* size 0 asked of an empty file */
-#define SHMAP_ERANGE (-12)       /* view or size beyond the object's end */
-#define SHMAP_EADDRINUSE (-13)   /* fixed address overlaps an existing mapping */
-#define SHMAP_ESTORE (-14)       /* store directory or file is unsafe */
-#define SHMAP_ECORRUPT (-15)     /* object header fails validation */
-#define SHMAP_ENOHUGE (-16)      /* huge pages are not available to the store */
-#define SHMAP_EEXIST (-17)       /* SHMAP_CREATE_NEW and the name exists */
-#define SHMAP_EMFILE (-18)       /* out of file descriptors or mappings */
-#define SHMAP_EBUSY (-19)        /* name kept changing under a retrying call */
-#define SHMAP_EIO (-20)          /* unexpected system error */
-#define SHMAP_ENOTSUP (-21)      /* operation not supported for this object */
-#define SHMAP_ENOTOWNER (-22)    /* mutex released by a thread that does not own it */
-#define SHMAP_ETIMEDOUT (-23)    /* wait: the timeout expired first */
+#define SHMAP_EINVAL (-1)       /* bad argument */
+#define SHMAP_ENOENT (-2)       /* no object of that name */
+#define SHMAP_ETYPE (-3)        /* name held by an object of another type */
+#define SHMAP_EACCES (-4)       /* access denied by mode, protection or handle */
+#define SHMAP_EALIGN (-5)       /* offset or address not a multiple of 64 KiB */
+#define SHMAP_ENOTVIEW (-6)     /* address is not inside a view */
+#define SHMAP_EBADNAME (-7)     /* malformed name (empty, bad prefix, '\') */
+#define SHMAP_ENAMETOOLONG (-8) /* name longer than SHMAP_NAME_MAX */
+#define SHMAP_ENOMEM (-9)       /* not enough memory to commit, or address space */
+#define SHMAP_ENOSPC (-10)      /* backing file's disk is full */
+#define SHMAP_EFILEEMPTY (-11)  /* size 0 asked of an empty file */
+#define SHMAP_ERANGE (-12)      /* view or size beyond the object's end */
+#define SHMAP_EADDRINUSE (-13)  /* fixed address overlaps an existing mapping */
+#define SHMAP_ESTORE (-14)      /* store directory or file is unsafe */
+#define SHMAP_ECORRUPT (-15)    /* object header fails validation */
+#define SHMAP_ENOHUGE (-16)     /* huge pages are not available to the store */
+#define SHMAP_EEXIST (-17)      /* SHMAP_CREATE_NEW and the name exists */
+#define SHMAP_EMFILE (-18)      /* out of file descriptors or mappings */
+#define SHMAP_EBUSY (-19)       /* name kept changing under a retrying call */
+#define SHMAP_EIO (-20)         /* unexpected system error */
+#define SHMAP_ENOTSUP (-21)     /* operation not supported for this object */
+#define SHMAP_ENOTOWNER (-22)   /* mutex released by a thread that does not own it */
+#define SHMAP_ETIMEDOUT (-23)   /* wait: the timeout expired first */
 
 /* Returns a static, human-readable description of a code returned by any
  * shmap function ("unknown error" for other values).  Thread-safe. */
@@ -103,9 +103,9 @@ const char *shmap_errname(int code);
 #define SHMAP_ACCESS_ALL 0xfu
 
 /* Creation flags. */
-#define SHMAP_RESERVE 0x1u     /* do not commit memory now (sparse) */
-#define SHMAP_HUGE_PAGES 0x2u  /* back with transparent huge pages */
-#define SHMAP_CREATE_NEW 0x4u  /* fail with SHMAP_EEXIST if the name exists */
+#define SHMAP_RESERVE 0x1u    /* do not commit memory now (sparse) */
+#define SHMAP_HUGE_PAGES 0x2u /* back with transparent huge pages */
+#define SHMAP_CREATE_NEW 0x4u /* fail with SHMAP_EEXIST if the name exists */
 
 /* Object types stored in an object's header. */
 #define SHMAP_TYPE_MAPPING 1u
@@ -130,7 +130,10 @@ typedef struct shmap_mapping_config {
     uint32_t mode;       /* permission bits of a named object, e.g. 0600 */
 } shmap_mapping_config;
 
-#define SHMAP_MAPPING_CONFIG_INIT {0, -1, SHMAP_PROT_READWRITE, 0, 0600}
+#define SHMAP_MAPPING_CONFIG_INIT                                                                  \
+    {                                                                                              \
+        0, -1, SHMAP_PROT_READWRITE, 0, 0600                                                       \
+    }
 
 /* Creates the mapping object NAME, or opens it if it exists.  NAME NULL
  * creates an unnamed mapping (share it by fork, shmap_mapping_send or
@@ -148,13 +151,12 @@ typedef struct shmap_mapping_config {
  * Returns 0 when it created the object, SHMAP_EXISTED when it opened an
  * existing one (which keeps its size, protection, file and mode; cfg's
  * protection is then the access asked of it, as in Win32: asking
- * read-write of a read-only object fails with SHMAP_EACCES), or: SHMAP_EINVAL (cfg NULL, size 0 without a
- * file, unknown protection or flag bits, mode > 0777), SHMAP_EBADNAME,
+ * read-write of a read-only object fails with SHMAP_EACCES), or: SHMAP_EINVAL (cfg NULL, size 0
+ * without a file, unknown protection or flag bits, mode > 0777), SHMAP_EBADNAME,
  * SHMAP_ENAMETOOLONG, SHMAP_ETYPE, SHMAP_EACCES, SHMAP_EEXIST, SHMAP_ENOMEM,
  * SHMAP_ENOSPC, SHMAP_EFILEEMPTY, SHMAP_ERANGE, SHMAP_ENOHUGE, SHMAP_ESTORE,
  * SHMAP_ECORRUPT, SHMAP_EMFILE, SHMAP_EIO. */
-int shmap_mapping_create(const char *name, const shmap_mapping_config *cfg,
-                         shmap_mapping **out);
+int shmap_mapping_create(const char *name, const shmap_mapping_config *cfg, shmap_mapping **out);
 
 /* Opens the existing mapping object NAME with ACCESS (SHMAP_ACCESS_* bits,
  * or SHMAP_ACCESS_ALL for whatever the protection allows).  Never creates,
@@ -170,15 +172,15 @@ int shmap_mapping_close(shmap_mapping *m);
 
 /* What shmap_mapping_query reports. */
 typedef struct shmap_mapping_info {
-    uint64_t size;         /* data size in bytes */
-    uint32_t type;         /* SHMAP_TYPE_MAPPING */
-    uint32_t protection;   /* SHMAP_PROT_* of the object */
-    uint32_t access;       /* SHMAP_ACCESS_* of this handle */
-    uint32_t flags;        /* SHMAP_RESERVE | SHMAP_HUGE_PAGES as created */
-    uint32_t mode;         /* permission bits (0 for unnamed) */
-    uint32_t owner_uid;    /* user that created it */
-    int file_backed;       /* 1 if backed by a file */
-    int named;             /* 1 if it has a name */
+    uint64_t size;             /* data size in bytes */
+    uint32_t type;             /* SHMAP_TYPE_MAPPING */
+    uint32_t protection;       /* SHMAP_PROT_* of the object */
+    uint32_t access;           /* SHMAP_ACCESS_* of this handle */
+    uint32_t flags;            /* SHMAP_RESERVE | SHMAP_HUGE_PAGES as created */
+    uint32_t mode;             /* permission bits (0 for unnamed) */
+    uint32_t owner_uid;        /* user that created it */
+    int file_backed;           /* 1 if backed by a file */
+    int named;                 /* 1 if it has a name */
     char name[SHMAP_NAME_BUF]; /* "Local\x" or "Global\x"; "" if unnamed */
 } shmap_mapping_info;
 
@@ -226,8 +228,8 @@ int shmap_mapping_import_fd(int fd, uint32_t access, shmap_mapping **out);
  * view must go; an existing mapping there is never replaced.  A view stays
  * valid after M is closed.  Errors: SHMAP_EINVAL, SHMAP_EACCES,
  * SHMAP_EALIGN, SHMAP_ERANGE, SHMAP_EADDRINUSE, SHMAP_ENOMEM, SHMAP_EMFILE. */
-int shmap_view_map(shmap_mapping *m, uint32_t access, uint64_t offset,
-                   size_t length, void *fixed_addr, void **addr);
+int shmap_view_map(shmap_mapping *m, uint32_t access, uint64_t offset, size_t length,
+                   void *fixed_addr, void **addr);
 
 /* Unmaps the view containing ADDR (any address inside it).  Errors:
  * SHMAP_EINVAL (NULL), SHMAP_ENOTVIEW. */
@@ -273,8 +275,7 @@ typedef void (*shmap_sweep_fn)(const char *name, void *arg);
  * SHMAP_SWEEP_DRY_RUN; 0 if the namespace does not exist), or SHMAP_EINVAL,
  * SHMAP_ESTORE, SHMAP_EIO.  Names another user owns and this user may not
  * remove are skipped.  Never creates a directory. */
-int shmap_store_sweep(uint32_t scope, uint32_t flags, shmap_sweep_fn fn,
-                      void *arg);
+int shmap_store_sweep(uint32_t scope, uint32_t flags, shmap_sweep_fn fn, void *arg);
 
 /* One object of the store, as shmap_store_list reports it. */
 typedef struct shmap_object_info {
@@ -522,14 +523,14 @@ int shmap_wait_multiple_until(shmap_sync *const *handles, size_t count, bool wai
 /* The state of a synchronization object, as shmap_sync_query and
  * shmap_sync_describe report it: a snapshot, which may be stale at once. */
 typedef struct shmap_sync_info {
-    uint32_t type;        /* SHMAP_TYPE_MUTEX, _EVENT or _SEMAPHORE */
-    uint32_t owner_tid;   /* mutex: owning thread (its PID namespace's TID), 0 if free */
-    uint32_t recursion;   /* mutex: how many times the owner holds it, 0 if free */
-    int abandoned;        /* mutex: owner died; the next waiter gets SHMAP_ABANDONED */
-    int manual_reset;     /* event: 1 if manual-reset */
-    int signaled;         /* event: 1 if set */
-    uint32_t count;       /* semaphore: current count */
-    uint32_t maximum;     /* semaphore: maximum count */
+    uint32_t type;             /* SHMAP_TYPE_MUTEX, _EVENT or _SEMAPHORE */
+    uint32_t owner_tid;        /* mutex: owning thread (its PID namespace's TID), 0 if free */
+    uint32_t recursion;        /* mutex: how many times the owner holds it, 0 if free */
+    int abandoned;             /* mutex: owner died; the next waiter gets SHMAP_ABANDONED */
+    int manual_reset;          /* event: 1 if manual-reset */
+    int signaled;              /* event: 1 if set */
+    uint32_t count;            /* semaphore: current count */
+    uint32_t maximum;          /* semaphore: maximum count */
     char name[SHMAP_NAME_BUF]; /* full name; "" if unnamed */
 } shmap_sync_info;
 

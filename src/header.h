@@ -33,8 +33,8 @@ struct object_header {
                              file-backed mapping: its data descriptor */
     uint8_t reserved[48];
     uint8_t sync_state[128] __attribute__((aligned(64))); /* sync objects' words */
-    char name[SHMAP_NAME_BUF];                             /* full name, "" if unnamed */
-    char file_path[HEADER_SIZE - 512];                     /* backing file, if any */
+    char name[SHMAP_NAME_BUF];                            /* full name, "" if unnamed */
+    char file_path[HEADER_SIZE - 512];                    /* backing file, if any */
 };
 
 _Static_assert(sizeof(struct object_header) == HEADER_SIZE, "header is one page");

@@ -66,7 +66,6 @@ static inline int error_from_errno(int err)
     }
 }
 
-
 /* close(2) that keeps errno, for cleanup paths. */
 void fd_close_quietly(int fd);
 

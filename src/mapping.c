@@ -252,8 +252,8 @@ static int named_create(struct create_plan *p, struct shmap_mapping *m)
     struct object_header found;
     int data_fd = -1;
     uint32_t want = protection_access(cfg->protection);
-    int status = store_hold_name(&p->ref, SHMAP_TYPE_MAPPING, access_open_mode(want), &c,
-                                 &m->hold, &found, &data_fd);
+    int status = store_hold_name(&p->ref, SHMAP_TYPE_MAPPING, access_open_mode(want), &c, &m->hold,
+                                 &found, &data_fd);
     if (status < 0)
         return status;
     /* An existing object must allow what the creator asked for. */
@@ -310,8 +310,8 @@ SHMAP_API int shmap_mapping_create(const char *name, const shmap_mapping_config 
         }
     } else {
         p.h.size = cfg->size;
-        p.h.data_offset = cfg->flags & SHMAP_HUGE_PAGES ? SHMAP_HUGE_DATA_OFFSET
-                                                        : SHMAP_HEADER_REGION;
+        p.h.data_offset =
+            cfg->flags & SHMAP_HUGE_PAGES ? SHMAP_HUGE_DATA_OFFSET : SHMAP_HEADER_REGION;
     }
     struct shmap_mapping *m = mapping_alloc();
     rc = !m ? SHMAP_ENOMEM : p.named ? named_create(&p, m) : unnamed_create(&p, m);

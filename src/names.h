@@ -6,9 +6,9 @@
 #include "internal.h"
 
 struct name_ref {
-    uint32_t scope;                    /* SHMAP_SCOPE_LOCAL or _GLOBAL */
-    char file[SHMAP_NAME_MAX + 1];     /* encoded file name in the namespace dir */
-    char display[SHMAP_NAME_BUF];      /* "Local\x" or "Global\x" */
+    uint32_t scope;                /* SHMAP_SCOPE_LOCAL or _GLOBAL */
+    char file[SHMAP_NAME_MAX + 1]; /* encoded file name in the namespace dir */
+    char display[SHMAP_NAME_BUF];  /* "Local\x" or "Global\x" */
 };
 
 /* Parses NAME into *out.  Errors: SHMAP_EINVAL (NULL), SHMAP_EBADNAME,

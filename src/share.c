@@ -61,7 +61,9 @@ SHMAP_API int shmap_mapping_send(shmap_mapping *m, int sock)
     } control;
     memset(&control, 0, sizeof control);
     struct iovec iov = {msg, sizeof *msg};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = control.buf,
                         .msg_controllen = CMSG_SPACE(msg->nfds * sizeof(int))};
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
     c->cmsg_level = SOL_SOCKET;
@@ -82,7 +84,9 @@ static int share_receive(int sock, struct share_msg *msg, int fds[2])
         struct cmsghdr align;
     } control;
     struct iovec iov = {msg, sizeof *msg};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = control.buf,
                         .msg_controllen = sizeof control.buf};
     ssize_t n = RETRY_EINTR(recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL));
     int count = 0;
@@ -101,8 +105,9 @@ static int share_receive(int sock, struct share_msg *msg, int fds[2])
     }
     if (n < 0)
         return error_from_errno(errno);
-    bool ok = n == (ssize_t)sizeof *msg && msg->magic == SHARE_MAGIC && !(mh.msg_flags & MSG_CTRUNC) &&
-              msg->nfds >= 1 && msg->nfds <= 2 && (int)msg->nfds == count;
+    bool ok = n == (ssize_t)sizeof *msg && msg->magic == SHARE_MAGIC &&
+              !(mh.msg_flags & MSG_CTRUNC) && msg->nfds >= 1 && msg->nfds <= 2 &&
+              (int)msg->nfds == count;
     return ok ? count : SHMAP_EIO;
 }
 

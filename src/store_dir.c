@@ -41,7 +41,7 @@ struct store_ns {
     dev_t dev;
     ino_t ino;
     uid_t dir_uid; /* the directory's owner when it was checked */
-    int huge; /* -1 not yet known, 0 no, 1 yes */
+    int huge;      /* -1 not yet known, 0 no, 1 yes */
     pthread_mutex_t cursor_lock;
     DIR *cursor; /* where the bounded sweep goes on from */
     char path[PATH_MAX];
@@ -112,7 +112,7 @@ static int dir_create(int parent, const char *name, mode_t mode, const char *inn
     if (renameat2(parent, tmp, parent, name, RENAME_NOREPLACE) == 0)
         goto out;
     if (errno != EEXIST)
-sys_fail:
+    sys_fail:
         rc = error_from_errno(errno);
     if (inner)
         unlinkat(fd, inner, AT_REMOVEDIR);
@@ -180,7 +180,8 @@ static int ns_open(uint32_t scope, bool create, struct store_ns **out)
         snprintf(sub, sizeof sub, "local-%u", (unsigned)geteuid());
     else
         snprintf(sub, sizeof sub, "global");
-    int fd = dir_open_or_create(rootfd, sub, scope == SHMAP_SCOPE_LOCAL ? 0700 : 0777, NULL, create);
+    int fd =
+        dir_open_or_create(rootfd, sub, scope == SHMAP_SCOPE_LOCAL ? 0700 : 0777, NULL, create);
     fd_close_quietly(rootfd);
     if (fd < 0)
         return fd;

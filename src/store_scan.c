@@ -113,8 +113,8 @@ SHMAP_API int shmap_store_sweep(uint32_t scope, uint32_t flags, shmap_sweep_fn f
     return count;
 }
 
-static void object_describe(int dirfd, uint32_t scope, const char *file,
-                            struct object_header *h, shmap_object_info *info)
+static void object_describe(int dirfd, uint32_t scope, const char *file, struct object_header *h,
+                            shmap_object_info *info)
 {
     struct stat st;
     memset(info, 0, sizeof *info);

@@ -54,7 +54,7 @@ struct sync_event_words {
 };
 
 struct sync_sem_words {
-    uint64_t word;    /* count | held << 32; the futex is its low half */
+    uint64_t word; /* count | held << 32; the futex is its low half */
     uint32_t maximum;
     uint32_t waiters;
 };
@@ -84,8 +84,8 @@ _Static_assert(_Alignof(struct sync_state) <= SHMAP_SYNC_ALIGN, "alignment is do
 
 /* A handle. */
 struct shmap_sync {
-    struct sync_state *st;  /* the object's state */
-    void *map;              /* what this handle mapped; NULL when attached */
+    struct sync_state *st; /* the object's state */
+    void *map;             /* what this handle mapped; NULL when attached */
     size_t map_len;
     uint32_t type;          /* SHMAP_TYPE_* (also in st, but ours is trusted) */
     int mx_kind;            /* mutex: glibc's __kind it must have (mutex_kind) */

@@ -57,8 +57,8 @@ int futex_wait_abs(uint32_t *word, uint32_t val, const struct timespec *deadline
      * without FUTEX_CLOCK_REALTIME: an interrupted wait resumes with the
      * time left simply by calling again. */
     struct sync_kts k;
-    long rc = syscall(SYNC_SYS_FUTEX, word, FUTEX_WAIT_BITSET, val, kts_from(deadline, &k),
-                      NULL, FUTEX_BITSET_MATCH_ANY);
+    long rc = syscall(SYNC_SYS_FUTEX, word, FUTEX_WAIT_BITSET, val, kts_from(deadline, &k), NULL,
+                      FUTEX_BITSET_MATCH_ANY);
     return rc == 0 ? 0 : -errno;
 }
 
@@ -80,8 +80,7 @@ int futex_wait_many(uint32_t *const *words, const uint32_t *vals, size_t n,
         v[i].reserved = 0;
     }
     struct sync_kts k;
-    long rc = syscall(SYS_futex_waitv, v, (unsigned)n, 0u, kts_from(deadline, &k),
-                      CLOCK_MONOTONIC);
+    long rc = syscall(SYS_futex_waitv, v, (unsigned)n, 0u, kts_from(deadline, &k), CLOCK_MONOTONIC);
     return rc >= 0 ? (int)rc : -errno;
 }
 

@@ -229,8 +229,8 @@ int mutex_lock_until(const shmap_sync *s, const struct timespec *deadline)
     struct timespec mono, real;
     clock_gettime(CLOCK_MONOTONIC, &mono);
     clock_gettime(CLOCK_REALTIME, &real);
-    int64_t left = (int64_t)(deadline->tv_sec - mono.tv_sec) * 1000000000 +
-                   (deadline->tv_nsec - mono.tv_nsec);
+    int64_t left =
+        (int64_t)(deadline->tv_sec - mono.tv_sec) * 1000000000 + (deadline->tv_nsec - mono.tv_nsec);
     if (left < 0)
         left = 0;
     int64_t ns = (int64_t)real.tv_nsec + left % 1000000000;

@@ -371,8 +371,7 @@ static int init_at(void *addr, const struct sync_init *in)
 
 /* ---- Public ---------------------------------------------------------- */
 
-SHMAP_API int shmap_mutex_create(const char *name, uint32_t flags, uint32_t mode,
-                                 shmap_sync **out)
+SHMAP_API int shmap_mutex_create(const char *name, uint32_t flags, uint32_t mode, shmap_sync **out)
 {
     if (flags & ~(SHMAP_MUTEX_INITIAL_OWNER | SHMAP_CREATE_NEW))
         return SHMAP_EINVAL;
@@ -380,8 +379,7 @@ SHMAP_API int shmap_mutex_create(const char *name, uint32_t flags, uint32_t mode
     return sync_create(name, &in, mode, out);
 }
 
-SHMAP_API int shmap_event_create(const char *name, uint32_t flags, uint32_t mode,
-                                 shmap_sync **out)
+SHMAP_API int shmap_event_create(const char *name, uint32_t flags, uint32_t mode, shmap_sync **out)
 {
     if (flags & ~(SHMAP_EVENT_MANUAL_RESET | SHMAP_EVENT_INITIAL_SET | SHMAP_CREATE_NEW))
         return SHMAP_EINVAL;

@@ -52,11 +52,11 @@ struct wait_ctx {
     struct wait_item it[SHMAP_WAIT_MAX];
     size_t n;
     bool all;
-    bool poll;                        /* timeout 0: never sleep */
-    const struct timespec *deadline;  /* NULL: none */
-    uint32_t self;                    /* our TID (wait-all's mutex checks) */
-    bool slept;                       /* woken at least once */
-    int index;                        /* result */
+    bool poll;                       /* timeout 0: never sleep */
+    const struct timespec *deadline; /* NULL: none */
+    uint32_t self;                   /* our TID (wait-all's mutex checks) */
+    bool slept;                      /* woken at least once */
+    int index;                       /* result */
 };
 
 /* ---- Items ----------------------------------------------------------- */
@@ -475,9 +475,8 @@ SHMAP_API int shmap_wait_multiple(shmap_sync *const *handles, size_t count, bool
     return wait_multi(handles, count, wait_all, &deadline, false, index);
 }
 
-SHMAP_API int shmap_wait_multiple_until(shmap_sync *const *handles, size_t count,
-                                        bool wait_all, const struct timespec *deadline,
-                                        int *index)
+SHMAP_API int shmap_wait_multiple_until(shmap_sync *const *handles, size_t count, bool wait_all,
+                                        const struct timespec *deadline, int *index)
 {
     if (!deadline || !timespec_valid(deadline))
         return SHMAP_EINVAL;

@@ -90,12 +90,11 @@ static int view_prot(uint32_t access)
 static int view_check(const shmap_mapping *m, uint32_t access, uint64_t offset, size_t *length,
                       void *fixed_addr)
 {
-    if (!access_valid(access) ||
-        ((access & SHMAP_ACCESS_WRITE) && (access & SHMAP_ACCESS_COPY)))
+    if (!access_valid(access) || ((access & SHMAP_ACCESS_WRITE) && (access & SHMAP_ACCESS_COPY)))
         return SHMAP_EINVAL;
     /* A copy-on-write view needs only read access, as in Win32. */
-    uint32_t needs = access & SHMAP_ACCESS_COPY ? (access & ~SHMAP_ACCESS_COPY) | SHMAP_ACCESS_READ
-                                                : access;
+    uint32_t needs =
+        access & SHMAP_ACCESS_COPY ? (access & ~SHMAP_ACCESS_COPY) | SHMAP_ACCESS_READ : access;
     if (needs & ~m->access)
         return SHMAP_EACCES;
     if (offset % SHMAP_GRANULARITY || (uintptr_t)fixed_addr % SHMAP_GRANULARITY)

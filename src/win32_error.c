@@ -99,13 +99,12 @@ WIN32_API void GetSystemInfo(LPSYSTEM_INFO info)
 #endif
     info->dwPageSize = (DWORD)page;
     info->lpMinimumApplicationAddress = (LPVOID)(uintptr_t)SHMAP_GRANULARITY;
-    info->lpMaximumApplicationAddress = (LPVOID)(uintptr_t)(sizeof(void *) == 8 ? 0x7ffffffeffffull
-                                                                                : 0xbffeffffull);
+    info->lpMaximumApplicationAddress =
+        (LPVOID)(uintptr_t)(sizeof(void *) == 8 ? 0x7ffffffeffffull : 0xbffeffffull);
     info->dwNumberOfProcessors = cpus > 0 ? (DWORD)cpus : 1;
-    info->dwActiveProcessorMask =
-        info->dwNumberOfProcessors >= 8 * sizeof(DWORD_PTR)
-            ? ~(DWORD_PTR)0
-            : ((DWORD_PTR)1 << info->dwNumberOfProcessors) - 1;
+    info->dwActiveProcessorMask = info->dwNumberOfProcessors >= 8 * sizeof(DWORD_PTR)
+                                      ? ~(DWORD_PTR)0
+                                      : ((DWORD_PTR)1 << info->dwNumberOfProcessors) - 1;
     info->dwAllocationGranularity = SHMAP_GRANULARITY;
 }
 

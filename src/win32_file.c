@@ -56,8 +56,7 @@ static DWORD open_error(const char *path, int err)
     memcpy(dir, path, n);
     dir[n] = '\0';
     struct stat st;
-    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? ERROR_FILE_NOT_FOUND
-                                                       : ERROR_PATH_NOT_FOUND;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? ERROR_FILE_NOT_FOUND : ERROR_PATH_NOT_FOUND;
 }
 
 static int disposition_flags(DWORD disposition, int *flags)
@@ -124,8 +123,8 @@ WIN32_API HANDLE CreateFileA(LPCSTR lpFileName, DWORD dwDesiredAccess, DWORD dwS
         close(fd);
         return INVALID_HANDLE_VALUE;
     }
-    bool reports_existing = dwCreationDisposition == CREATE_ALWAYS ||
-                            dwCreationDisposition == OPEN_ALWAYS;
+    bool reports_existing =
+        dwCreationDisposition == CREATE_ALWAYS || dwCreationDisposition == OPEN_ALWAYS;
     win32_set_error(existed && reports_existing ? ERROR_ALREADY_EXISTS : ERROR_SUCCESS);
     return h;
 }
@@ -221,8 +220,8 @@ static BOOL file_transfer(HANDLE h, void *buf, DWORD n, LPDWORD done, LPOVERLAPP
 WIN32_API BOOL ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead,
                         LPDWORD lpNumberOfBytesRead, LPOVERLAPPED lpOverlapped)
 {
-    return file_transfer(hFile, lpBuffer, nNumberOfBytesToRead, lpNumberOfBytesRead,
-                         lpOverlapped, false);
+    return file_transfer(hFile, lpBuffer, nNumberOfBytesToRead, lpNumberOfBytesRead, lpOverlapped,
+                         false);
 }
 
 WIN32_API BOOL WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite,
@@ -239,10 +238,10 @@ WIN32_API DWORD SetFilePointer(HANDLE hFile, LONG lDistanceToMove, PLONG lpDista
     if (fd < 0)
         return INVALID_SET_FILE_POINTER;
     static const int whence[] = {SEEK_SET, SEEK_CUR, SEEK_END};
-    int64_t distance = lpDistanceToMoveHigh
-                           ? (int64_t)((uint64_t)(uint32_t)*lpDistanceToMoveHigh << 32 |
-                                       (uint32_t)lDistanceToMove)
-                           : (int64_t)lDistanceToMove;
+    int64_t distance =
+        lpDistanceToMoveHigh
+            ? (int64_t)((uint64_t)(uint32_t)*lpDistanceToMoveHigh << 32 | (uint32_t)lDistanceToMove)
+            : (int64_t)lDistanceToMove;
     if (dwMoveMethod > FILE_END) {
         win32_set_error(ERROR_INVALID_PARAMETER);
         return INVALID_SET_FILE_POINTER;

@@ -116,8 +116,8 @@ static int handle_adopt(int fd)
     /* The handle keeps the access of the parent's: what its descriptor
      * was opened for (a read-only one must not come back read-write). */
     int fl = fcntl(fd, F_GETFL);
-    uint32_t access = (fl & O_ACCMODE) == O_RDWR ? SHMAP_ACCESS_ALL
-                                                 : SHMAP_ACCESS_READ | SHMAP_ACCESS_COPY;
+    uint32_t access =
+        (fl & O_ACCMODE) == O_RDWR ? SHMAP_ACCESS_ALL : SHMAP_ACCESS_READ | SHMAP_ACCESS_COPY;
     int record = adopt_file_backed(fd);
     if (record <= 0)
         return record;
@@ -223,7 +223,8 @@ WIN32_API BOOL DuplicateHandle(HANDLE hSourceProcessHandle, HANDLE hSourceHandle
                                DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwOptions)
 {
     struct handle_entry e;
-    if (hSourceProcessHandle != GetCurrentProcess() || hTargetProcessHandle != GetCurrentProcess()) {
+    if (hSourceProcessHandle != GetCurrentProcess() ||
+        hTargetProcessHandle != GetCurrentProcess()) {
         win32_set_error(ERROR_NOT_SUPPORTED);
         return FALSE;
     }

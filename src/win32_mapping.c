@@ -122,8 +122,7 @@ static HANDLE mapping_handle(shmap_mapping *m, int status, LPSECURITY_ATTRIBUTES
 }
 
 WIN32_API HANDLE CreateFileMappingA(HANDLE hFile, LPSECURITY_ATTRIBUTES sa, DWORD flProtect,
-                                    DWORD dwMaximumSizeHigh, DWORD dwMaximumSizeLow,
-                                    LPCSTR lpName)
+                                    DWORD dwMaximumSizeHigh, DWORD dwMaximumSizeLow, LPCSTR lpName)
 {
     shmap_mapping_config cfg = SHMAP_MAPPING_CONFIG_INIT;
     int rc = mapping_config(hFile, flProtect, dwMaximumSizeHigh, dwMaximumSizeLow, &cfg);
@@ -140,8 +139,7 @@ WIN32_API HANDLE CreateFileMappingA(HANDLE hFile, LPSECURITY_ATTRIBUTES sa, DWOR
 }
 
 WIN32_API HANDLE CreateFileMappingW(HANDLE hFile, LPSECURITY_ATTRIBUTES sa, DWORD flProtect,
-                                    DWORD dwMaximumSizeHigh, DWORD dwMaximumSizeLow,
-                                    LPCWSTR lpName)
+                                    DWORD dwMaximumSizeHigh, DWORD dwMaximumSizeLow, LPCWSTR lpName)
 {
     char name[NAME_UTF8_MAX];
     if (lpName && win32_utf16_to_utf8(lpName, name, sizeof name) != 0)

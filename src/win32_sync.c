@@ -149,8 +149,8 @@ WIN32_API HANDLE CreateEventW(LPSECURITY_ATTRIBUTES sa, BOOL bManualReset, BOOL 
                                          : CreateEventA(sa, bManualReset, bInitialState, name);
 }
 
-WIN32_API HANDLE CreateSemaphoreA(LPSECURITY_ATTRIBUTES sa, LONG lInitialCount,
-                                  LONG lMaximumCount, LPCSTR lpName)
+WIN32_API HANDLE CreateSemaphoreA(LPSECURITY_ATTRIBUTES sa, LONG lInitialCount, LONG lMaximumCount,
+                                  LPCSTR lpName)
 {
     shmap_sync *s = NULL;
     int rc = lInitialCount < 0 || lMaximumCount <= 0 || lInitialCount > lMaximumCount
@@ -160,8 +160,8 @@ WIN32_API HANDLE CreateSemaphoreA(LPSECURITY_ATTRIBUTES sa, LONG lInitialCount,
     return sync_handle(rc, s, sa);
 }
 
-WIN32_API HANDLE CreateSemaphoreW(LPSECURITY_ATTRIBUTES sa, LONG lInitialCount,
-                                  LONG lMaximumCount, LPCWSTR lpName)
+WIN32_API HANDLE CreateSemaphoreW(LPSECURITY_ATTRIBUTES sa, LONG lInitialCount, LONG lMaximumCount,
+                                  LPCWSTR lpName)
 {
     char buf[NAME_UTF8_MAX];
     const char *name;

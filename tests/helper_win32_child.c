@@ -116,8 +116,8 @@ int main(int argc, char **argv)
         int rc, args;
         if (strcmp(cmd, "map") == 0 || strcmp(cmd, "read") == 0) {
             args = 3;
-            rc = i + args < argc ? do_map(handle_arg(argv[i + 1]), atol(argv[i + 2]),
-                                          argv[i + 3], cmd[0] == 'm')
+            rc = i + args < argc ? do_map(handle_arg(argv[i + 1]), atol(argv[i + 2]), argv[i + 3],
+                                          cmd[0] == 'm')
                                  : -1;
         } else if (strcmp(cmd, "readonly") == 0) {
             args = 1;
@@ -130,8 +130,9 @@ int main(int argc, char **argv)
             rc = i + args < argc ? do_write(handle_arg(argv[i + 1]), argv[i + 2]) : -1;
         } else if (strcmp(cmd, "close") == 0) {
             args = 1;
-            rc = i + args < argc ? (CloseHandle(handle_arg(argv[i + 1])) ? 0 : failed("CloseHandle"))
-                                 : -1;
+            rc = i + args < argc
+                     ? (CloseHandle(handle_arg(argv[i + 1])) ? 0 : failed("CloseHandle"))
+                     : -1;
         } else if (strcmp(cmd, "absent") == 0) {
             args = 1;
             rc = i + args < argc ? do_absent(argv[i + 1]) : -1;
@@ -140,8 +141,8 @@ int main(int argc, char **argv)
             rc = i + args < argc ? do_setevent(argv[i + 1]) : -1;
         } else if (strcmp(cmd, "set") == 0) {
             args = 1;
-            rc = i + args < argc ? (SetEvent(handle_arg(argv[i + 1])) ? 0 : failed("SetEvent"))
-                                 : -1;
+            rc =
+                i + args < argc ? (SetEvent(handle_arg(argv[i + 1])) ? 0 : failed("SetEvent")) : -1;
         } else if (strcmp(cmd, "lock") == 0) {
             args = 1;
             HANDLE m = i + args < argc ? handle_arg(argv[i + 1]) : NULL;

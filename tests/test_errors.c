@@ -5,19 +5,20 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define CODE(c) {c, #c}
+#define CODE(c)                                                                                    \
+    {                                                                                              \
+        c, #c                                                                                      \
+    }
 static const struct {
     int code;
     const char *name;
 } codes[] = {
-    CODE(SHMAP_EXISTED),      CODE(SHMAP_OK),          CODE(SHMAP_EINVAL),
-    CODE(SHMAP_ENOENT),       CODE(SHMAP_ETYPE),       CODE(SHMAP_EACCES),
-    CODE(SHMAP_EALIGN),       CODE(SHMAP_ENOTVIEW),    CODE(SHMAP_EBADNAME),
-    CODE(SHMAP_ENAMETOOLONG), CODE(SHMAP_ENOMEM),      CODE(SHMAP_ENOSPC),
-    CODE(SHMAP_EFILEEMPTY),   CODE(SHMAP_ERANGE),      CODE(SHMAP_EADDRINUSE),
-    CODE(SHMAP_ESTORE),       CODE(SHMAP_ECORRUPT),    CODE(SHMAP_ENOHUGE),
-    CODE(SHMAP_EEXIST),       CODE(SHMAP_EMFILE),      CODE(SHMAP_EBUSY),
-    CODE(SHMAP_EIO),          CODE(SHMAP_ENOTSUP),
+    CODE(SHMAP_EXISTED),    CODE(SHMAP_OK),           CODE(SHMAP_EINVAL),     CODE(SHMAP_ENOENT),
+    CODE(SHMAP_ETYPE),      CODE(SHMAP_EACCES),       CODE(SHMAP_EALIGN),     CODE(SHMAP_ENOTVIEW),
+    CODE(SHMAP_EBADNAME),   CODE(SHMAP_ENAMETOOLONG), CODE(SHMAP_ENOMEM),     CODE(SHMAP_ENOSPC),
+    CODE(SHMAP_EFILEEMPTY), CODE(SHMAP_ERANGE),       CODE(SHMAP_EADDRINUSE), CODE(SHMAP_ESTORE),
+    CODE(SHMAP_ECORRUPT),   CODE(SHMAP_ENOHUGE),      CODE(SHMAP_EEXIST),     CODE(SHMAP_EMFILE),
+    CODE(SHMAP_EBUSY),      CODE(SHMAP_EIO),          CODE(SHMAP_ENOTSUP),
 #ifdef SHMAP_ABANDONED /* codes of the synchronization objects */
     CODE(SHMAP_ABANDONED),
 #endif

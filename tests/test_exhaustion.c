@@ -164,12 +164,20 @@ static shmap_mapping_config cfg_of(uint64_t size)
 
 /* ---- Out of file descriptors ------------------------------------------------ */
 
-enum op { OP_CREATE_NEW, OP_CREATE_EXISTING, OP_OPEN, OP_MUTEX_NEW, OP_EVENT_OPEN,
-          OP_SEM_NEW, OP_UNNAMED, OP_COUNT };
+enum op {
+    OP_CREATE_NEW,
+    OP_CREATE_EXISTING,
+    OP_OPEN,
+    OP_MUTEX_NEW,
+    OP_EVENT_OPEN,
+    OP_SEM_NEW,
+    OP_UNNAMED,
+    OP_COUNT
+};
 
-static const char *op_names[OP_COUNT] = {"create (new)", "create (existing)", "open",
-                                         "mutex_create (new)", "event_open",
-                                         "semaphore_create (new)", "create (unnamed)"};
+static const char *op_names[OP_COUNT] = {
+    "create (new)",           "create (existing)", "open", "mutex_create (new)", "event_open",
+    "semaphore_create (new)", "create (unnamed)"};
 
 /* Runs OP once; on success closes what it made.  Returns its code. */
 static int run_op(enum op op, int i)
@@ -244,8 +252,9 @@ static void child_nofile(void *arg)
             if (rc < 0)
                 failures++;
             if ((rc < 0 && rc != SHMAP_EMFILE) || fds != base || now_maps != maps) {
-                fprintf(stderr, "%s with %d descriptors free: %s; descriptors %d -> %d, "
-                                "mappings %d -> %d\n",
+                fprintf(stderr,
+                        "%s with %d descriptors free: %s; descriptors %d -> %d, "
+                        "mappings %d -> %d\n",
                         op_names[op], free_fds, tu_errname(rc), base, fds, maps, now_maps);
                 bad++;
             }
@@ -329,8 +338,7 @@ static void child_as(void *arg)
     int fds = fds_open(), maps = maps_count();
     v = NULL;
     TU_CHILD_RC(shmap_view_map(m, SHMAP_ACCESS_WRITE, 0, 0, NULL, &v), SHMAP_ENOMEM);
-    TU_CHILD_RC(shmap_view_map(m, SHMAP_ACCESS_READ, 128 * MiB, 128 * MiB, NULL, &v),
-                SHMAP_ENOMEM);
+    TU_CHILD_RC(shmap_view_map(m, SHMAP_ACCESS_READ, 128 * MiB, 128 * MiB, NULL, &v), SHMAP_ENOMEM);
     TU_CHILD_CHECK(v == NULL && fds_open() == fds && maps_count() == maps);
     /* What fits still maps. */
     TU_CHILD_RC(shmap_view_map(m, SHMAP_ACCESS_WRITE, 0, 16 * MiB, NULL, &v), 0);
@@ -341,13 +349,12 @@ static void child_as(void *arg)
     size_t hole = 64 * MiB;
     void *fill = MAP_FAILED;
     while (hole >= 4096 &&
-           (fill = mmap(NULL, hole, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                        -1, 0)) == MAP_FAILED)
+           (fill = mmap(NULL, hole, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+                        0)) == MAP_FAILED)
         hole /= 2;
     TU_CHILD_CHECK(fill != MAP_FAILED);
     void *more;
-    while ((more = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) !=
-           MAP_FAILED)
+    while ((more = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) != MAP_FAILED)
         ;
     shmap_sync *s = NULL;
     int rc = shmap_mutex_create("no-room", 0, 0600, &s);

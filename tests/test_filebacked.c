@@ -8,8 +8,7 @@
 
 /* Makes a scratch file (outside SHMAP_ROOT) of SIZE bytes of BYTE and
  * returns an fd opened with FLAGS; its path goes into PATH. */
-static int make_file(char *path, size_t psize, const char *name, size_t size, int byte,
-                     int flags)
+static int make_file(char *path, size_t psize, const char *name, size_t size, int byte, int flags)
 {
     tu_scratch_path(path, psize, name);
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

@@ -278,9 +278,8 @@ static void test_special_files_in_place_of_objects(void **state)
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     obj_path(sa.sun_path, sizeof sa.sun_path, SHMAP_SCOPE_LOCAL, "asock");
     assert_int_equal(bind(sock, (struct sockaddr *)&sa, sizeof sa), 0);
-    int dev = geteuid() == 0 &&
-              mknod(obj_path(path, sizeof path, SHMAP_SCOPE_LOCAL, "adev"), S_IFCHR | 0600,
-                    makedev(1, 3)) == 0; /* /dev/null */
+    int dev = geteuid() == 0 && mknod(obj_path(path, sizeof path, SHMAP_SCOPE_LOCAL, "adev"),
+                                      S_IFCHR | 0600, makedev(1, 3)) == 0; /* /dev/null */
 
     static const char *names[] = {"adir", "asock", "adev"};
     char wrong[1024] = "";
@@ -415,27 +414,90 @@ struct hcase {
     void (*apply)(struct object_header *h);
 };
 
-static void h_magic(struct object_header *h) { h->magic ^= 1; }
-static void h_version(struct object_header *h) { h->version = HEADER_VERSION + 1; }
-static void h_version0(struct object_header *h) { h->version = 0; }
-static void h_hsize(struct object_header *h) { h->header_size = 2 * HEADER_SIZE; }
-static void h_type99(struct object_header *h) { h->type = 99; }
-static void h_type0(struct object_header *h) { h->type = 0; }
-static void h_type_mutex(struct object_header *h) { h->type = SHMAP_TYPE_MUTEX; }
-static void h_type_event(struct object_header *h) { h->type = SHMAP_TYPE_EVENT; }
-static void h_flags(struct object_header *h) { h->flags |= 0x80000000u; }
-static void h_prot0(struct object_header *h) { h->protection = 0; }
-static void h_prot7(struct object_header *h) { h->protection = 7; }
-static void h_size0(struct object_header *h) { h->size = 0; }
-static void h_size_big(struct object_header *h) { h->size += 1; }
-static void h_size_max(struct object_header *h) { h->size = UINT64_MAX; }
-static void h_size_2_62(struct object_header *h) { h->size = (1ull << 62) + 1; }
-static void h_off0(struct object_header *h) { h->data_offset = 0; }
-static void h_off4k(struct object_header *h) { h->data_offset = 4096; }
-static void h_off_huge(struct object_header *h) { h->data_offset = 1ull << 40; }
-static void h_off_max(struct object_header *h) { h->data_offset = UINT64_MAX; }
-static void h_name(struct object_header *h) { memset(h->name, 'A', sizeof h->name); }
-static void h_path(struct object_header *h) { memset(h->file_path, '/', sizeof h->file_path); }
+static void h_magic(struct object_header *h)
+{
+    h->magic ^= 1;
+}
+static void h_version(struct object_header *h)
+{
+    h->version = HEADER_VERSION + 1;
+}
+static void h_version0(struct object_header *h)
+{
+    h->version = 0;
+}
+static void h_hsize(struct object_header *h)
+{
+    h->header_size = 2 * HEADER_SIZE;
+}
+static void h_type99(struct object_header *h)
+{
+    h->type = 99;
+}
+static void h_type0(struct object_header *h)
+{
+    h->type = 0;
+}
+static void h_type_mutex(struct object_header *h)
+{
+    h->type = SHMAP_TYPE_MUTEX;
+}
+static void h_type_event(struct object_header *h)
+{
+    h->type = SHMAP_TYPE_EVENT;
+}
+static void h_flags(struct object_header *h)
+{
+    h->flags |= 0x80000000u;
+}
+static void h_prot0(struct object_header *h)
+{
+    h->protection = 0;
+}
+static void h_prot7(struct object_header *h)
+{
+    h->protection = 7;
+}
+static void h_size0(struct object_header *h)
+{
+    h->size = 0;
+}
+static void h_size_big(struct object_header *h)
+{
+    h->size += 1;
+}
+static void h_size_max(struct object_header *h)
+{
+    h->size = UINT64_MAX;
+}
+static void h_size_2_62(struct object_header *h)
+{
+    h->size = (1ull << 62) + 1;
+}
+static void h_off0(struct object_header *h)
+{
+    h->data_offset = 0;
+}
+static void h_off4k(struct object_header *h)
+{
+    h->data_offset = 4096;
+}
+static void h_off_huge(struct object_header *h)
+{
+    h->data_offset = 1ull << 40;
+}
+static void h_off_max(struct object_header *h)
+{
+    h->data_offset = UINT64_MAX;
+}
+static void h_name(struct object_header *h)
+{
+    memset(h->name, 'A', sizeof h->name);
+}
+static void h_path(struct object_header *h)
+{
+    memset(h->file_path, '/', sizeof h->file_path);
+}
 static void h_fb_empty(struct object_header *h)
 {
     h->flags |= HEADER_FILE_BACKED;
@@ -454,8 +516,14 @@ static void h_fb_missing(struct object_header *h)
     h->data_offset = 0;
     strcpy(h->file_path, "/nonexistent/shmap/file");
 }
-static void h_zero(struct object_header *h) { memset(h, 0, sizeof *h); }
-static void h_ones(struct object_header *h) { memset(h, 0xff, sizeof *h); }
+static void h_zero(struct object_header *h)
+{
+    memset(h, 0, sizeof *h);
+}
+static void h_ones(struct object_header *h)
+{
+    memset(h, 0xff, sizeof *h);
+}
 static void h_random(struct object_header *h)
 {
     uint64_t x = 0x243f6a8885a308d3ull;
@@ -536,8 +604,8 @@ static void test_header_garbage_mapping(void **state)
         assert_rc(shmap_store_list(SHMAP_SCOPE_LOCAL, type0_cb, &listed), 0);
         assert_rc(shmap_store_sweep(SHMAP_SCOPE_LOCAL, 0, NULL, NULL), 0); /* held */
         if (rc_open != c->want || rc_create != c->want || o || s)
-            fail_msg("header with %s: open %s, create %s; want %s", c->what,
-                     tu_errname(rc_open), tu_errname(rc_create), tu_errname(c->want));
+            fail_msg("header with %s: open %s, create %s; want %s", c->what, tu_errname(rc_open),
+                     tu_errname(rc_create), tu_errname(c->want));
         if (rc_mutex != SHMAP_ECORRUPT && rc_mutex != SHMAP_ETYPE)
             fail_msg("header with %s: mutex_open %s", c->what, tu_errname(rc_mutex));
         if (c->want == SHMAP_ECORRUPT && listed != 0)
@@ -617,8 +685,8 @@ static void test_header_redirected_to_foreign_file(void **state)
     }
     assert_rc(shmap_mapping_close(m), 0);
     if (!file_is(r.target, data, sizeof data))
-        fail_msg("another user's header edit made root write into %s (open said %s)",
-                 r.target, tu_errname(rc));
+        fail_msg("another user's header edit made root write into %s (open said %s)", r.target,
+                 tu_errname(rc));
     if (rc != SHMAP_ECORRUPT && rc != SHMAP_EACCES && rc != SHMAP_ESTORE)
         fail_msg("open of a header redirected to a foreign file: %s, want a refusal",
                  tu_errname(rc));
@@ -626,7 +694,8 @@ static void test_header_redirected_to_foreign_file(void **state)
 
 /* ---- Garbage in a live synchronization object's state --------------------- */
 
-#define ST(field) ((off_t)offsetof(struct object_header, sync_state) + (off_t)offsetof(struct sync_state, field))
+#define ST(field)                                                                                  \
+    ((off_t)offsetof(struct object_header, sync_state) + (off_t)offsetof(struct sync_state, field))
 #define MX(field) (ST(mx) + (off_t)offsetof(pthread_mutex_t, __data.field))
 
 enum { V_CONST, V_SELF_TID, V_SELF_OWNED, V_FILL_FF, V_RANDOM };
@@ -634,11 +703,11 @@ enum { V_CONST, V_SELF_TID, V_SELF_OWNED, V_FILL_FF, V_RANDOM };
 struct scase {
     uint32_t type; /* SHMAP_TYPE_* the case applies to */
     const char *what;
-    int kind;      /* V_* */
+    int kind; /* V_* */
     off_t off;
-    size_t len;    /* 4 or 8 for V_CONST / V_SELF_TID */
+    size_t len; /* 4 or 8 for V_CONST / V_SELF_TID */
     uint64_t val;
-    int invalid;   /* the library's own checks must refuse a new handle */
+    int invalid; /* the library's own checks must refuse a new handle */
 };
 
 static const struct scase scases[] = {
@@ -682,8 +751,8 @@ static const struct scase scases[] = {
     {SHMAP_TYPE_MUTEX, "owned by a thread that never was", V_CONST, MX(__lock), 4, 0x3ffffffe, 0},
     {SHMAP_TYPE_MUTEX, "owner died, no owner", V_CONST, MX(__lock), 4, SYNC_FUTEX_OWNER_DIED, 0},
     {SHMAP_TYPE_MUTEX, "owned by the victim's thread", V_SELF_TID, MX(__lock), 4, 0, 0},
-    {SHMAP_TYPE_MUTEX, "owned by the victim's thread, __owner too", V_SELF_OWNED, MX(__lock), 4,
-     0, 0},
+    {SHMAP_TYPE_MUTEX, "owned by the victim's thread, __owner too", V_SELF_OWNED, MX(__lock), 4, 0,
+     0},
     {SHMAP_TYPE_MUTEX, "recursion count huge", V_CONST, MX(__count), 4, 0xffffffffu, 0},
     {SHMAP_TYPE_MUTEX, "robust list links", V_RANDOM, MX(__list), 16, 4, 0},
 };
@@ -784,8 +853,8 @@ static void child_sync_case(void *arg)
     shmap_sync *again = NULL;
     int rc = sync_reopen(r->type, name, &again);
     if (c->invalid && rc >= 0) {
-        fprintf(stderr, "    [%s] a new handle to the garbled object was given (%s)\n",
-                case_name, tu_errname(rc));
+        fprintf(stderr, "    [%s] a new handle to the garbled object was given (%s)\n", case_name,
+                tu_errname(rc));
         bad++;
     }
     EXPECT(rc, 0, SHMAP_ECORRUPT, SHMAP_ETYPE, SHMAP_ENOTSUP);

@@ -322,8 +322,7 @@ static void b_creates_orphaned_name(void *arg)
     shmap_mapping *m = NULL;
     int rc = shmap_mapping_create("Global\\orphan", &cfg, &m);
     if (rc != 0)
-        fprintf(stderr, "create of a name another user's dead process left: %s\n",
-                tu_errname(rc));
+        fprintf(stderr, "create of a name another user's dead process left: %s\n", tu_errname(rc));
     TU_CHILD_RC(rc, 0);
     expect_text(m, "");
     TU_CHILD_RC(shmap_mapping_close(m), 0);
@@ -368,8 +367,8 @@ static void b_second_global_user(void *arg)
     shmap_mapping *m = NULL;
     int rc = shmap_mapping_create("Global\\second", &cfg, &m);
     if (rc != 0)
-        fprintf(stderr, "Global\\ create by uid %d after uid %d made the namespace: %s\n",
-                USER_B, USER_A, tu_errname(rc));
+        fprintf(stderr, "Global\\ create by uid %d after uid %d made the namespace: %s\n", USER_B,
+                USER_A, tu_errname(rc));
     TU_CHILD_RC(rc, 0);
     TU_CHILD_RC(shmap_mapping_close(m), 0);
 }
@@ -431,10 +430,8 @@ int main(void)
     if (getenv("SHMAP_TEST_FILTER"))
         cmocka_set_test_filter(getenv("SHMAP_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_local_invisible_between_users, tu_setup,
-                                        tu_teardown),
-        cmocka_unit_test_setup_teardown(test_global_mode_whatever_the_umask, tu_setup,
-                                        tu_teardown),
+        cmocka_unit_test_setup_teardown(test_local_invisible_between_users, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_global_mode_whatever_the_umask, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_last_close_by_other_user_removes_name, tu_setup,
                                         tu_teardown),
         cmocka_unit_test_setup_teardown(test_stale_name_of_other_user_does_not_block, tu_setup,

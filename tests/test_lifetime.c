@@ -426,8 +426,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_loop, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_fork_child_closes, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_fork_child_exits, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_threads_open_close_while_held, tu_setup,
-                                        tu_teardown),
+        cmocka_unit_test_setup_teardown(test_threads_open_close_while_held, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_unlink, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

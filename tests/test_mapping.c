@@ -194,8 +194,8 @@ static void test_protections(void **state)
         /* Write-copy: private writes through copy views only. */
         {SHMAP_PROT_WRITECOPY, SHMAP_ACCESS_READ | SHMAP_ACCESS_COPY,
          SHMAP_ACCESS_WRITE | SHMAP_ACCESS_EXECUTE},
-        {SHMAP_PROT_EXECUTE_WRITECOPY,
-         SHMAP_ACCESS_READ | SHMAP_ACCESS_COPY | SHMAP_ACCESS_EXECUTE, SHMAP_ACCESS_WRITE},
+        {SHMAP_PROT_EXECUTE_WRITECOPY, SHMAP_ACCESS_READ | SHMAP_ACCESS_COPY | SHMAP_ACCESS_EXECUTE,
+         SHMAP_ACCESS_WRITE},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         shmap_mapping_config cfg = SHMAP_MAPPING_CONFIG_INIT;

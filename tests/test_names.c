@@ -30,18 +30,12 @@ static void test_malformed_names(void **state)
         const char *name;
         int want;
     } bad[] = {
-        {"", SHMAP_EBADNAME},
-        {"Local\\", SHMAP_EBADNAME},
-        {"Global\\", SHMAP_EBADNAME},
-        {"Local\\a\\b", SHMAP_EBADNAME},
-        {"Global\\\\", SHMAP_EBADNAME},
-        {"Foo\\bar", SHMAP_EBADNAME}, /* unknown prefix */
-        {"\\x", SHMAP_EBADNAME},
-        {"x\\", SHMAP_EBADNAME},
-        {a241, SHMAP_ENAMETOOLONG},
-        {l241, SHMAP_ENAMETOOLONG},
-        {g241, SHMAP_ENAMETOOLONG},
-        {ff81, SHMAP_ENAMETOOLONG},
+        {"", SHMAP_EBADNAME},           {"Local\\", SHMAP_EBADNAME},
+        {"Global\\", SHMAP_EBADNAME},   {"Local\\a\\b", SHMAP_EBADNAME},
+        {"Global\\\\", SHMAP_EBADNAME}, {"Foo\\bar", SHMAP_EBADNAME}, /* unknown prefix */
+        {"\\x", SHMAP_EBADNAME},        {"x\\", SHMAP_EBADNAME},
+        {a241, SHMAP_ENAMETOOLONG},     {l241, SHMAP_ENAMETOOLONG},
+        {g241, SHMAP_ENAMETOOLONG},     {ff81, SHMAP_ENAMETOOLONG},
         {slash242, SHMAP_ENAMETOOLONG},
     };
     shmap_mapping *m = NULL;
@@ -54,9 +48,8 @@ static void test_malformed_names(void **state)
         int rc2 = shmap_mapping_open(bad[i].name, SHMAP_ACCESS_ALL, &m);
         int rc3 = shmap_unlink(bad[i].name);
         if (rc != bad[i].want || rc2 != bad[i].want || rc3 != bad[i].want)
-            fail_msg("name #%zu (%.20s...): create %s, open %s, unlink %s; want %s", i,
-                     bad[i].name, tu_errname(rc), tu_errname(rc2), tu_errname(rc3),
-                     tu_errname(bad[i].want));
+            fail_msg("name #%zu (%.20s...): create %s, open %s, unlink %s; want %s", i, bad[i].name,
+                     tu_errname(rc), tu_errname(rc2), tu_errname(rc3), tu_errname(bad[i].want));
     }
     assert_null(m);
     tu_snap_check(&s);
@@ -65,10 +58,18 @@ static void test_malformed_names(void **state)
 /* Names that look like paths, escapes or junk: all valid, all distinct. */
 static char long_a[SHMAP_NAME_MAX + 1], long_ff[SHMAP_NAME_MAX / 3 + 1];
 static const char *opaque[] = {
-    "..", ".", "/", "a/b", "../../etc/x", "/etc/passwd", "a", "b", "a_b", "a%2Fb",
-    "%2F", "%2f", "_2F", "%252F", "%2E", "%2E.", "%2E%2E", ".hidden", "-", "--x",
-    "\x01\x02\x1f\x7f", "%01", "\xff\xfe", "\xc3\xa9t\xc3\xa9", "with space", "tab\there",
-    "nl\nnl", "*", "?", "x:y", "Name", "name", "NAME", long_a, long_ff,
+    "..",         ".",           "/",
+    "a/b",        "../../etc/x", "/etc/passwd",
+    "a",          "b",           "a_b",
+    "a%2Fb",      "%2F",         "%2f",
+    "_2F",        "%252F",       "%2E",
+    "%2E.",       "%2E%2E",      ".hidden",
+    "-",          "--x",         "\x01\x02\x1f\x7f",
+    "%01",        "\xff\xfe",    "\xc3\xa9t\xc3\xa9",
+    "with space", "tab\there",   "nl\nnl",
+    "*",          "?",           "x:y",
+    "Name",       "name",        "NAME",
+    long_a,       long_ff,
 };
 #define NOPAQUE (sizeof opaque / sizeof opaque[0])
 

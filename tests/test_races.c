@@ -241,8 +241,7 @@ static void run_race(const char *title, const enum role roles[PROCS])
                   title, (unsigned long long)iters, PROCS, (unsigned long long)R->created,
                   (unsigned long long)R->existed, (unsigned long long)R->opened,
                   (unsigned long long)R->absent, (unsigned long long)R->stale_made,
-                  (unsigned long long)R->swept, (unsigned long long)R->checks, swept,
-                  ns_entries());
+                  (unsigned long long)R->swept, (unsigned long long)R->checks, swept, ns_entries());
     assert_int_equal(ns_entries(), 0);
     tu_shared_free(R, sizeof *R);
     R = NULL;

@@ -10,9 +10,9 @@
 #include <sys/wait.h>
 
 struct peer {
-    int sock[2];   /* socketpair: [0] parent's, [1] child's */
-    int done[2];   /* child -> parent */
-    int go[2];     /* parent -> child */
+    int sock[2]; /* socketpair: [0] parent's, [1] child's */
+    int done[2]; /* child -> parent */
+    int go[2];   /* parent -> child */
     uint32_t access;
     const char *name; /* expected name of the received mapping, or "" */
 };
@@ -46,8 +46,7 @@ static void child_receiver(void *arg)
     TU_CHILD_CHECK(strcmp(info.name, p->name) == 0);
     char *v = NULL;
     if (p->access == SHMAP_ACCESS_READ) {
-        TU_CHILD_RC(shmap_view_map(m, SHMAP_ACCESS_WRITE, 0, 0, NULL, (void **)&v),
-                    SHMAP_EACCES);
+        TU_CHILD_RC(shmap_view_map(m, SHMAP_ACCESS_WRITE, 0, 0, NULL, (void **)&v), SHMAP_EACCES);
         TU_CHILD_RC(shmap_view_map(m, SHMAP_ACCESS_READ, 0, 0, NULL, (void **)&v), 0);
         TU_CHILD_CHECK(strcmp(v, "from the parent") == 0);
     } else {
@@ -140,8 +139,8 @@ static void test_recv_garbage(void **state)
     tu_pipe(pfd);
     char cbuf[CMSG_SPACE(sizeof(int))] = {0};
     struct iovec iov = {junk, sizeof junk};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                         .msg_controllen = sizeof cbuf};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -294,8 +293,8 @@ static void test_received_handles_do_not_leak_into_exec(void **state)
     int fd = -1;
     assert_rc(shmap_mapping_export_fd(unnamed, &fd), 0);
     snprintf(fdstr, sizeof fdstr, "%d", fd);
-    struct recv_exec r = {{helper(hbuf, sizeof hbuf), {"helper_import", "clean", fdstr, NULL}},
-                          sv[1], fd};
+    struct recv_exec r = {
+        {helper(hbuf, sizeof hbuf), {"helper_import", "clean", fdstr, NULL}}, sv[1], fd};
     assert_int_equal(tu_wait_exit(tu_fork(child_recv_import_exec, &r)), 0);
     close(fd);
     close(sv[0]);

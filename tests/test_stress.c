@@ -52,7 +52,7 @@
 #define OBJ_SIZE GRAN
 #define DEFAULT_ROUNDS 1000
 #define DEFAULT_SECONDS 5 /* cap of the default run (slow sanitizer builds) */
-#define STUCK_SECONDS 20 /* a worker making no progress this long is hung */
+#define STUCK_SECONDS 20  /* a worker making no progress this long is hung */
 
 /* Worker states (low byte; the name index is in the next byte). */
 enum { W_IDLE, W_WAITING, W_OWNED, W_UPDATING, W_UNLOCKING };
@@ -80,9 +80,9 @@ struct slot {
 struct board {
     uint64_t stop;
     uint64_t violations;
-    uint32_t pending[NAMES];  /* mutex K abandoned, not yet reported */
-    uint64_t counter[NAMES];  /* guarded by mutex K */
-    char msg[1024];           /* the first violation */
+    uint32_t pending[NAMES]; /* mutex K abandoned, not yet reported */
+    uint64_t counter[NAMES]; /* guarded by mutex K */
+    char msg[1024];          /* the first violation */
     struct slot slot[WORKERS];
 };
 
@@ -275,8 +275,8 @@ static void reopen_check(struct worker *wk, int k)
     struct obj *o = view_of(wk, m);
     uint64_t id = __atomic_load_n(&o->id, __ATOMIC_SEQ_CST);
     if (id != wk->id[k])
-        violation(wk, "%s re-opened while held is another object (id %016llx, held %016llx)",
-                  name, (unsigned long long)id, (unsigned long long)wk->id[k]);
+        violation(wk, "%s re-opened while held is another object (id %016llx, held %016llx)", name,
+                  (unsigned long long)id, (unsigned long long)wk->id[k]);
     shmap_view_unmap(o);
     shmap_mapping_close(m);
     stat_add(&wk->me->reopens);
@@ -310,8 +310,7 @@ static void locked_update(struct worker *wk, int k)
     if (rc == SHMAP_ABANDONED && !was)
         violation(wk, "mutex %d reported abandoned, but no owner died since the last report", k);
     if (rc == 0 && was)
-        violation(wk, "mutex %d: its owner was killed, yet the next wait did not say abandoned",
-                  k);
+        violation(wk, "mutex %d: its owner was killed, yet the next wait did not say abandoned", k);
     if (rc == SHMAP_ABANDONED)
         stat_add(&wk->me->abandons);
     set_state(wk, W_OWNED, k);
@@ -497,9 +496,9 @@ static void wait_progress(struct storm *s, int w, uint64_t steps)
             check_same_memory(s);
             check_worker_alive(w);
             if (now_s() - t0 > STUCK_SECONDS)
-                fail_msg("worker %d (pid %d) made no progress for %d s (state %u/%u): hung",
-                         w, (int)B->slot[w].pid, STUCK_SECONDS,
-                         STATE_OF(B->slot[w].state), NAME_OF(B->slot[w].state));
+                fail_msg("worker %d (pid %d) made no progress for %d s (state %u/%u): hung", w,
+                         (int)B->slot[w].pid, STUCK_SECONDS, STATE_OF(B->slot[w].state),
+                         NAME_OF(B->slot[w].state));
         }
         sched_yield();
     }
@@ -528,8 +527,8 @@ static void kill_one(struct storm *s, int w)
         shmap_sync_info info;
         assert_rc(shmap_sync_query(s->mx[k], &info), 0);
         int owns = info.owner_tid == (uint32_t)pid;
-        int believes = (STATE_OF(st) == W_OWNED || STATE_OF(st) == W_UPDATING) &&
-                       NAME_OF(st) == (uint32_t)k;
+        int believes =
+            (STATE_OF(st) == W_OWNED || STATE_OF(st) == W_UPDATING) && NAME_OF(st) == (uint32_t)k;
         if (believes && !owns)
             fail_msg("worker %d is inside mutex %d, whose owner is tid %u, not %d", w, k,
                      info.owner_tid, (int)pid);
@@ -690,25 +689,23 @@ static void test_kill_storm(void **state)
                   (unsigned long long)s.rounds, elapsed, (unsigned long long)s.kills,
                   (unsigned long long)s.kills_owning, (unsigned long long)kills_updating,
                   (unsigned long long)s.incarnations);
-    print_message("kill storm: victims were idle %llu, waiting %llu, owning %llu, updating "
-                  "%llu, unlocking %llu times\n",
-                  (unsigned long long)s.kill_states[W_IDLE],
-                  (unsigned long long)s.kill_states[W_WAITING],
-                  (unsigned long long)s.kill_states[W_OWNED],
-                  (unsigned long long)s.kill_states[W_UPDATING],
-                  (unsigned long long)s.kill_states[W_UNLOCKING]);
+    print_message(
+        "kill storm: victims were idle %llu, waiting %llu, owning %llu, updating "
+        "%llu, unlocking %llu times\n",
+        (unsigned long long)s.kill_states[W_IDLE], (unsigned long long)s.kill_states[W_WAITING],
+        (unsigned long long)s.kill_states[W_OWNED], (unsigned long long)s.kill_states[W_UPDATING],
+        (unsigned long long)s.kill_states[W_UNLOCKING]);
     print_message("kill storm: %llu invariant checks (%llu with 2+ holders of a name), "
                   "%llu abandons reported, %llu kills owning, %llu lost increments\n",
                   (unsigned long long)s.checks, (unsigned long long)s.snapshots,
                   (unsigned long long)s.abandons, (unsigned long long)s.kills_owning,
                   (unsigned long long)lost);
-    print_message("kill storm: ops: %llu created, %llu existed, %llu opened, %llu absent, "
-                  "%llu views, %llu locks (%llu increments), %llu re-opens, %llu closes\n",
-                  (unsigned long long)s.created, (unsigned long long)s.existed,
-                  (unsigned long long)s.opened, (unsigned long long)s.absent,
-                  (unsigned long long)s.views, (unsigned long long)s.locks,
-                  (unsigned long long)updates, (unsigned long long)s.reopens,
-                  (unsigned long long)s.closes);
+    print_message(
+        "kill storm: ops: %llu created, %llu existed, %llu opened, %llu absent, "
+        "%llu views, %llu locks (%llu increments), %llu re-opens, %llu closes\n",
+        (unsigned long long)s.created, (unsigned long long)s.existed, (unsigned long long)s.opened,
+        (unsigned long long)s.absent, (unsigned long long)s.views, (unsigned long long)s.locks,
+        (unsigned long long)updates, (unsigned long long)s.reopens, (unsigned long long)s.closes);
     print_message("kill storm: %d stale names at the end, one sweep removed %d; leaks: %d store "
                   "entries, %d fds, %d mappings\n",
                   stale, swept, left, fd_leak, map_leak);

@@ -211,8 +211,8 @@ static void test_timeouts_expire(void **state)
 static void test_wait_any_lowest_ready(void **state)
 {
     (void)state;
-    shmap_sync *o[] = {event_new("e0", 0), sem_new("s1", 1, 5), event_new("e2", SHMAP_EVENT_INITIAL_SET),
-                       mutex_new("m3")};
+    shmap_sync *o[] = {event_new("e0", 0), sem_new("s1", 1, 5),
+                       event_new("e2", SHMAP_EVENT_INITIAL_SET), mutex_new("m3")};
     int index = -1;
     assert_rc(shmap_wait_multiple(o, 4, false, 0, &index), 0);
     assert_int_equal(index, 1);
@@ -808,12 +808,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timeouts_expire, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_wait_any_lowest_ready, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_wait_any_blocked, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_wait_all_takes_all_or_nothing, tu_setup,
-                                        tu_teardown),
+        cmocka_unit_test_setup_teardown(test_wait_all_takes_all_or_nothing, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_wait_all_abandoned_and_duplicates, tu_setup,
                                         tu_teardown),
-        cmocka_unit_test_setup_teardown(test_wait_all_passes_mutex_wake_on, tu_setup,
-                                        tu_teardown),
+        cmocka_unit_test_setup_teardown(test_wait_all_passes_mutex_wake_on, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_signal_does_not_end_wait, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_stress_mixed_waits, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_wait_all_races, tu_setup, tu_teardown),

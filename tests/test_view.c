@@ -71,8 +71,8 @@ static void test_many_views_coherent(void **state)
     char *whole[4], *tail[4];
     for (int i = 0; i < 4; i++) {
         whole[i] = tu_map(i % 2 ? m2 : m, SHMAP_ACCESS_WRITE, 0, 0);
-        tail[i] = tu_map(i % 2 ? m : m2, i == 3 ? SHMAP_ACCESS_READ : SHMAP_ACCESS_WRITE,
-                         2 * GRAN, GRAN);
+        tail[i] =
+            tu_map(i % 2 ? m : m2, i == 3 ? SHMAP_ACCESS_READ : SHMAP_ACCESS_WRITE, 2 * GRAN, GRAN);
         for (int j = 0; j < i; j++)
             assert_ptr_not_equal(whole[i], whole[j]);
     }
@@ -244,8 +244,7 @@ static void test_write_view_denied(void **state)
     tu_snap_take(&s);
     assert_rc(shmap_view_map(m, SHMAP_ACCESS_WRITE, 0, 0, NULL, &p), SHMAP_EACCES);
     assert_rc(shmap_mapping_open("ro", SHMAP_ACCESS_WRITE, &r), SHMAP_EACCES);
-    assert_rc(shmap_mapping_open("ro", SHMAP_ACCESS_READ | SHMAP_ACCESS_WRITE, &r),
-              SHMAP_EACCES);
+    assert_rc(shmap_mapping_open("ro", SHMAP_ACCESS_READ | SHMAP_ACCESS_WRITE, &r), SHMAP_EACCES);
     assert_null(p);
     tu_snap_check(&s);
     /* Opening for all it allows is reading. */
@@ -379,8 +378,7 @@ static void test_ranges(void **state)
     tu_snap_take(&s);
     assert_rc(shmap_view_map(m, SHMAP_ACCESS_READ, 4 * GRAN, 0, NULL, &p), SHMAP_ERANGE);
     assert_rc(shmap_view_map(m, SHMAP_ACCESS_READ, 5 * GRAN, GRAN, NULL, &p), SHMAP_ERANGE);
-    assert_rc(shmap_view_map(m, SHMAP_ACCESS_READ, 2 * GRAN, 2 * GRAN + 1, NULL, &p),
-              SHMAP_ERANGE);
+    assert_rc(shmap_view_map(m, SHMAP_ACCESS_READ, 2 * GRAN, 2 * GRAN + 1, NULL, &p), SHMAP_ERANGE);
     assert_rc(shmap_view_map(m, SHMAP_ACCESS_READ, 0, 4 * GRAN + 1, NULL, &p), SHMAP_ERANGE);
     assert_null(p);
     tu_snap_check(&s);

@@ -270,8 +270,8 @@ static void test_access_denied_5(void **state)
 
     /* A read-only object: no write view, not even through its creator's
      * handle, and no write handle. */
-    HANDLE robj = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READONLY, 0, 4096,
-                                     "Local\\acc-ro");
+    HANDLE robj =
+        CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READONLY, 0, 4096, "Local\\acc-ro");
     assert_non_null(robj);
     SetLastError(0);
     assert_null(MapViewOfFile(robj, FILE_MAP_WRITE, 0, 0, 0));
@@ -283,8 +283,8 @@ static void test_access_denied_5(void **state)
     assert_null(OpenFileMappingA(FILE_MAP_ALL_ACCESS, FALSE, "Local\\acc-ro"));
     assert_last_error(ERROR_ACCESS_DENIED);
     SetLastError(0);
-    assert_null(CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 4096,
-                                   "Local\\acc-ro"));
+    assert_null(
+        CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 4096, "Local\\acc-ro"));
     assert_last_error(ERROR_ACCESS_DENIED);
     const char *rr = map_view(robj, FILE_MAP_READ);
     assert_int_equal(rr[0], 0);
@@ -415,14 +415,14 @@ static void test_bad_parameter_87(void **state)
     static const struct {
         DWORD protect, high, low;
     } bad[] = {
-        {PAGE_READWRITE, 0, 0},                      /* memory-backed of size 0 */
-        {PAGE_NOACCESS, 0, 4096},                    /* not a mapping protection */
-        {PAGE_EXECUTE, 0, 4096},                     /* nor this */
-        {PAGE_READWRITE | PAGE_READONLY, 0, 4096},   /* two protections */
-        {PAGE_READWRITE | PAGE_GUARD, 0, 4096},      /* guard pages */
-        {PAGE_READWRITE | SEC_IMAGE, 0, 4096},       /* executable images */
+        {PAGE_READWRITE, 0, 0},                    /* memory-backed of size 0 */
+        {PAGE_NOACCESS, 0, 4096},                  /* not a mapping protection */
+        {PAGE_EXECUTE, 0, 4096},                   /* nor this */
+        {PAGE_READWRITE | PAGE_READONLY, 0, 4096}, /* two protections */
+        {PAGE_READWRITE | PAGE_GUARD, 0, 4096},    /* guard pages */
+        {PAGE_READWRITE | SEC_IMAGE, 0, 4096},     /* executable images */
         {PAGE_READWRITE | SEC_COMMIT | SEC_RESERVE, 0, 4096},
-        {0, 0, 4096},                                /* no protection at all */
+        {0, 0, 4096}, /* no protection at all */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         SetLastError(0);
@@ -898,8 +898,8 @@ static void test_duplicate_sync_and_file(void **state)
     assert_false(DuplicateHandle(self, x, self, &out, 0, FALSE, 0x100));
     assert_last_error(ERROR_INVALID_PARAMETER);
     SetLastError(0);
-    assert_false(DuplicateHandle((HANDLE)(uintptr_t)0x1234, x, self, &out, 0, FALSE,
-                                 DUPLICATE_SAME_ACCESS));
+    assert_false(
+        DuplicateHandle((HANDLE)(uintptr_t)0x1234, x, self, &out, 0, FALSE, DUPLICATE_SAME_ACCESS));
     assert_true(GetLastError() != ERROR_SUCCESS);
     assert_null(out);
     close_ok(x); /* none of the failures closed it */
@@ -911,8 +911,8 @@ static void test_inherit_mapping_handle(void **state)
 {
     (void)state;
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
-    HANDLE named = CreateFileMappingA(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, 0, 65536,
-                                      "Local\\inherit");
+    HANDLE named =
+        CreateFileMappingA(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, 0, 65536, "Local\\inherit");
     HANDLE unnamed = CreateFileMappingA(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, 0, 65536, NULL);
     HANDLE opened = OpenFileMappingA(FILE_MAP_ALL_ACCESS, TRUE, "Local\\inherit");
     HANDLE private = map_create("Local\\not-inherited", 4096);
@@ -925,12 +925,11 @@ static void test_inherit_mapping_handle(void **state)
     strcpy(vu, "unnamed, from the parent");
 
     char hn[32], hu[32], ho[32], hp[32];
-    pid_t pid = helper_start(NULL, 0, "read", handle_str(named, hn), "0", "from the parent",
-                             "map", hn, "100", "named marker",
-                             "read", handle_str(unnamed, hu), "0", "unnamed, from the parent",
-                             "map", hu, "200", "unnamed marker",
-                             "map", handle_str(opened, ho), "300", "opened marker",
-                             "invalid", handle_str(private, hp), NULL);
+    pid_t pid = helper_start(NULL, 0, "read", handle_str(named, hn), "0", "from the parent", "map",
+                             hn, "100", "named marker", "read", handle_str(unnamed, hu), "0",
+                             "unnamed, from the parent", "map", hu, "200", "unnamed marker", "map",
+                             handle_str(opened, ho), "300", "opened marker", "invalid",
+                             handle_str(private, hp), NULL);
     tu_wait_ok(pid);
     assert_string_equal(vn + 100, "named marker");
     assert_string_equal(vn + 300, "opened marker");
@@ -949,8 +948,8 @@ static void test_inherit_duplicated_handle(void **state)
     (void)state;
     HANDLE h = map_create(NULL, 65536);
     HANDLE inheritable = NULL;
-    assert_true(DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &inheritable, 0,
-                                TRUE, DUPLICATE_SAME_ACCESS));
+    assert_true(DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &inheritable, 0, TRUE,
+                                DUPLICATE_SAME_ACCESS));
     char *v = map_view(h, FILE_MAP_WRITE);
     char hi[32], hh[32];
     tu_wait_ok(helper_start(NULL, 0, "invalid", handle_str(h, hh), "map",
@@ -977,8 +976,8 @@ static void test_inherited_handle_holds_the_name(void **state)
     snprintf(rfd, sizeof rfd, "%d", ready[1]);
     snprintf(gfd, sizeof gfd, "%d", go[0]);
     int keep[2] = {ready[1], go[0]};
-    pid_t pid = helper_start(keep, 2, "map", handle_str(h, hs), "0", "child", "signal", rfd,
-                             "wait", gfd, "read", hs, "0", "child", NULL);
+    pid_t pid = helper_start(keep, 2, "map", handle_str(h, hs), "0", "child", "signal", rfd, "wait",
+                             gfd, "read", hs, "0", "child", NULL);
     tu_close(ready[1]);
     tu_close(go[0]);
     assert_int_equal(tu_pipe_wait(ready[0]), 's');

@@ -583,8 +583,8 @@ static void open_file_mapping_child(void *arg)
     TU_CHILD_CHECK(FlushViewOfFile(v, 0));
     TU_CHILD_CHECK(UnmapViewOfFile(v));
     /* Creating it again opens it: 183, the file's mapping. */
-    HANDLE again = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 1,
-                                      "Local\\filemap");
+    HANDLE again =
+        CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 1, "Local\\filemap");
     TU_CHILD_CHECK(again != NULL && GetLastError() == ERROR_ALREADY_EXISTS);
     TU_CHILD_CHECK(CloseHandle(again));
     TU_CHILD_CHECK(CloseHandle(m));
@@ -648,8 +648,7 @@ static void disk_full_child(void *arg)
     TU_CHILD_CHECK(CreateFileMappingA(f, NULL, PAGE_READWRITE, 0, 64 << 20, NULL) == NULL);
     TU_CHILD_CHECK(GetLastError() == ERROR_DISK_FULL);
     SetLastError(0);
-    TU_CHILD_CHECK(CreateFileMappingA(f, NULL, PAGE_READWRITE, 0, 64 << 20, "Local\\full") ==
-                   NULL);
+    TU_CHILD_CHECK(CreateFileMappingA(f, NULL, PAGE_READWRITE, 0, 64 << 20, "Local\\full") == NULL);
     TU_CHILD_CHECK(GetLastError() == ERROR_DISK_FULL);
     TU_CHILD_CHECK(GetFileSize(f, NULL) == 1);
     /* What fits is committed, so writes through the view never fault. */
@@ -693,8 +692,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_write_and_pointer, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_negative_seek_from_end_leaves_pointer, tu_setup,
                                         tu_teardown),
-        cmocka_unit_test_setup_teardown(test_set_file_pointer_past_4gib_without_high_part,
-                                        tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_set_file_pointer_past_4gib_without_high_part, tu_setup,
+                                        tu_teardown),
         cmocka_unit_test_setup_teardown(test_write_through_read_only_handle_5, tu_setup,
                                         tu_teardown),
         cmocka_unit_test_setup_teardown(test_read_through_write_only_handle_5, tu_setup,

@@ -519,8 +519,8 @@ static void test_wait_multiple_any_and_all(void **state)
     assert_int_equal(WaitForMultipleObjects(4, h, TRUE, 0), WAIT_TIMEOUT); /* the sem is 0 */
     assert_true(ReleaseSemaphore(h[1], 1, NULL));
     assert_int_equal(WaitForMultipleObjects(4, h, TRUE, 0), WAIT_OBJECT_0);
-    assert_int_equal(WaitForSingleObject(h[0], 0), WAIT_TIMEOUT); /* consumed */
-    assert_int_equal(WaitForSingleObject(h[1], 0), WAIT_TIMEOUT); /* taken */
+    assert_int_equal(WaitForSingleObject(h[0], 0), WAIT_TIMEOUT);  /* consumed */
+    assert_int_equal(WaitForSingleObject(h[1], 0), WAIT_TIMEOUT);  /* taken */
     assert_int_equal(WaitForSingleObject(h[2], 0), WAIT_OBJECT_0); /* manual: still set */
     assert_true(ReleaseMutex(h[3]));                               /* owned by the wait */
     SetLastError(0);
@@ -592,9 +592,8 @@ static void wait_any_child(void *p)
 static void test_wait_multiple_across_processes(void **state)
 {
     (void)state;
-    struct multi_child c = {{event_new("Local\\wx0", FALSE, FALSE),
-                             event_new("Local\\wx1", FALSE, FALSE)},
-                            {-1, -1}};
+    struct multi_child c = {
+        {event_new("Local\\wx0", FALSE, FALSE), event_new("Local\\wx1", FALSE, FALSE)}, {-1, -1}};
     tu_pipe(c.ready);
     pid_t pid = tu_fork(wait_any_child, &c);
     assert_int_equal(tu_pipe_wait(c.ready[0]), 'r');
@@ -628,8 +627,7 @@ static void test_wait_multiple_bad_parameters(void **state)
     /* The most objects a wait takes: all 64, and the last one found. */
     assert_int_equal(WaitForMultipleObjects(MAXIMUM_WAIT_OBJECTS, h, TRUE, 0), WAIT_OBJECT_0);
     assert_true(ReleaseSemaphore(h[63], 1, NULL));
-    assert_int_equal(WaitForMultipleObjects(MAXIMUM_WAIT_OBJECTS, h, FALSE, 0),
-                     WAIT_OBJECT_0 + 63);
+    assert_int_equal(WaitForMultipleObjects(MAXIMUM_WAIT_OBJECTS, h, FALSE, 0), WAIT_OBJECT_0 + 63);
     /* Wait-all on one object twice, by the same or by a duplicated handle. */
     HANDLE dup = NULL;
     assert_true(DuplicateHandle(GetCurrentProcess(), h[64], GetCurrentProcess(), &dup, 0, FALSE,
