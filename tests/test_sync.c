@@ -18,35 +18,6 @@
 
 /* ---- Helpers --------------------------------------------------------------- */
 
-static shmap_sync *mutex_new(const char *name, uint32_t flags)
-{
-    shmap_sync *s = NULL;
-    assert_rc(shmap_mutex_create(name, flags, 0600, &s), 0);
-    assert_non_null(s);
-    return s;
-}
-
-static shmap_sync *event_new(const char *name, uint32_t flags)
-{
-    shmap_sync *s = NULL;
-    assert_rc(shmap_event_create(name, flags, 0600, &s), 0);
-    return s;
-}
-
-static shmap_sync *sem_new(const char *name, uint32_t initial, uint32_t maximum)
-{
-    shmap_sync *s = NULL;
-    assert_rc(shmap_semaphore_create(name, initial, maximum, 0, 0600, &s), 0);
-    return s;
-}
-
-static shmap_sync_info info_of(const shmap_sync *s)
-{
-    shmap_sync_info info;
-    assert_rc(shmap_sync_query(s, &info), 0);
-    return info;
-}
-
 static void pipes_close(int *fds, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -58,11 +29,11 @@ static void pipes_close(int *fds, size_t n)
 static void test_create_open_close(void **state)
 {
     (void)state;
-    shmap_sync *a = mutex_new("m", 0), *b = NULL, *c = NULL;
+    shmap_sync *a = tu_mutex_new("m", 0), *b = NULL, *c = NULL;
     assert_rc(shmap_mutex_create("m", SHMAP_MUTEX_INITIAL_OWNER, 0600, &b), SHMAP_EXISTED);
-    assert_int_equal(info_of(b).owner_tid, 0); /* existed: initial owner ignored */
+    assert_int_equal(tu_sync_info(b).owner_tid, 0); /* existed: initial owner ignored */
     assert_rc(shmap_mutex_open("m", &c), 0);
-    assert_string_equal(info_of(c).name, "Local\\m");
+    assert_string_equal(tu_sync_info(c).name, "Local\\m");
     shmap_sync *d = (shmap_sync *)0x1;
     assert_rc(shmap_mutex_create("m", SHMAP_CREATE_NEW, 0600, &d), SHMAP_EEXIST);
     assert_ptr_equal(d, (shmap_sync *)0x1);
@@ -80,7 +51,7 @@ static void test_type_clash(void **state)
 {
     (void)state;
     shmap_mapping *map = tu_create("shared", GRAN);
-    shmap_sync *s = NULL, *mx = mutex_new("lock", 0), *ev = event_new("ev", 0);
+    shmap_sync *s = NULL, *mx = tu_mutex_new("lock", 0), *ev = tu_event_new("ev", 0);
     struct tu_snap snap;
     tu_snap_take(&snap);
     assert_rc(shmap_mutex_create("shared", 0, 0600, &s), SHMAP_ETYPE);
@@ -135,14 +106,14 @@ static void test_mutex_counter_8_processes(void **state)
     (void)state;
     shmap_mapping *m = tu_create("counter", GRAN);
     volatile uint64_t *counter = tu_map(m, SHMAP_ACCESS_WRITE, 0, 0);
-    shmap_sync *mx = mutex_new("counter.lock", 0);
+    shmap_sync *mx = tu_mutex_new("counter.lock", 0);
     pid_t pids[COUNT_PROCS];
     for (int i = 0; i < COUNT_PROCS; i++)
         pids[i] = tu_fork(child_count, (void *)(uintptr_t)i);
     for (int i = 0; i < COUNT_PROCS; i++)
         tu_wait_ok(pids[i]);
     assert_int_equal(*counter, (uint64_t)COUNT_PROCS * COUNT_ITERS);
-    assert_int_equal(info_of(mx).owner_tid, 0);
+    assert_int_equal(tu_sync_info(mx).owner_tid, 0);
     assert_rc(shmap_sync_close(mx), 0);
     assert_rc(shmap_view_unmap((void *)counter), 0);
     assert_rc(shmap_mapping_close(m), 0);
@@ -175,11 +146,11 @@ static void other_run(struct other_thread *o)
 static void test_mutex_recursion_and_owner(void **state)
 {
     (void)state;
-    shmap_sync *mx = mutex_new("rec", 0);
+    shmap_sync *mx = tu_mutex_new("rec", 0);
     assert_rc(shmap_mutex_release(mx), SHMAP_ENOTOWNER);
     for (int i = 0; i < 3; i++)
         assert_rc(shmap_wait(mx, SHMAP_INFINITE), 0);
-    shmap_sync_info info = info_of(mx);
+    shmap_sync_info info = tu_sync_info(mx);
     assert_int_equal(info.owner_tid, (uint32_t)gettid());
     assert_int_equal(info.recursion, 3);
 
@@ -187,14 +158,14 @@ static void test_mutex_recursion_and_owner(void **state)
     other_run(&o);
     assert_rc(o.release_rc, SHMAP_ENOTOWNER);
     assert_rc(o.wait_rc, SHMAP_ETIMEDOUT);
-    info = info_of(mx);
+    info = tu_sync_info(mx);
     assert_int_equal(info.owner_tid, (uint32_t)gettid());
     assert_int_equal(info.recursion, 3);
 
     for (int i = 0; i < 3; i++)
         assert_rc(shmap_mutex_release(mx), 0);
     assert_rc(shmap_mutex_release(mx), SHMAP_ENOTOWNER);
-    assert_int_equal(info_of(mx).owner_tid, 0);
+    assert_int_equal(tu_sync_info(mx).owner_tid, 0);
     other_run(&o);
     assert_rc(o.wait_rc, 0);
     assert_rc(shmap_sync_close(mx), 0);
@@ -213,8 +184,8 @@ static void child_try_initial(void *arg)
 static void test_mutex_initial_owner(void **state)
 {
     (void)state;
-    shmap_sync *mx = mutex_new("owned", SHMAP_MUTEX_INITIAL_OWNER);
-    shmap_sync_info info = info_of(mx);
+    shmap_sync *mx = tu_mutex_new("owned", SHMAP_MUTEX_INITIAL_OWNER);
+    shmap_sync_info info = tu_sync_info(mx);
     assert_int_equal(info.owner_tid, (uint32_t)gettid());
     assert_int_equal(info.recursion, 1);
     tu_wait_ok(tu_fork(child_try_initial, NULL));
@@ -224,7 +195,7 @@ static void test_mutex_initial_owner(void **state)
 
     shmap_sync *un = NULL;
     assert_rc(shmap_mutex_create(NULL, SHMAP_MUTEX_INITIAL_OWNER, 0, &un), 0);
-    assert_int_equal(info_of(un).owner_tid, (uint32_t)gettid());
+    assert_int_equal(tu_sync_info(un).owner_tid, (uint32_t)gettid());
     assert_rc(shmap_mutex_release(un), 0);
     assert_rc(shmap_sync_close(un), 0);
 }
@@ -285,7 +256,7 @@ static void test_abandoned_by_sigkill_blocked_waiter(void **state)
     struct abandon a;
     tu_pipe(a.up);
     tu_pipe(a.down);
-    shmap_sync *mx = mutex_new("abandon", 0);
+    shmap_sync *mx = tu_mutex_new("abandon", 0);
     pid_t holder = holder_start(&a);
     pid_t waiter = tu_fork(child_wait_abandoned, &a);
     assert_int_equal(tu_pipe_wait(a.up[0]), 'r');
@@ -297,7 +268,7 @@ static void test_abandoned_by_sigkill_blocked_waiter(void **state)
     tu_wait_ok(waiter);
     /* Later waiters: a normal mutex again. */
     assert_rc(shmap_wait(mx, 0), 0);
-    assert_false(info_of(mx).abandoned);
+    assert_false(tu_sync_info(mx).abandoned);
     assert_rc(shmap_mutex_release(mx), 0);
     waiter = tu_fork(child_wait_abandoned, &a);
     assert_int_equal(tu_pipe_wait(a.up[0]), 'r');
@@ -316,11 +287,11 @@ static void test_abandoned_by_sigkill_later_waiter(void **state)
     struct abandon a;
     tu_pipe(a.up);
     tu_pipe(a.down);
-    shmap_sync *mx = mutex_new("abandon", 0);
+    shmap_sync *mx = tu_mutex_new("abandon", 0);
     holder_kill(holder_start(&a));
-    assert_true(info_of(mx).abandoned);
+    assert_true(tu_sync_info(mx).abandoned);
     assert_rc(shmap_wait(mx, 0), SHMAP_ABANDONED);
-    assert_int_equal(info_of(mx).recursion, 1);
+    assert_int_equal(tu_sync_info(mx).recursion, 1);
     assert_rc(shmap_mutex_release(mx), 0);
     assert_rc(shmap_mutex_release(mx), SHMAP_ENOTOWNER);
     assert_rc(shmap_wait(mx, 0), 0);
@@ -364,7 +335,7 @@ static void test_abandoned_by_thread_exit(void **state)
 {
     (void)state;
     struct thread_hold h = {0}, w = {0};
-    h.mx = w.mx = mutex_new("thread", 0);
+    h.mx = w.mx = tu_mutex_new("thread", 0);
     tu_pipe(h.up);
     tu_pipe(h.down);
     w.up[1] = h.up[1];
@@ -415,7 +386,7 @@ static void child_close_while_owning(void *arg)
 static void test_close_while_owning(void **state)
 {
     (void)state;
-    shmap_sync *a = mutex_new("owned.a", 0);
+    shmap_sync *a = tu_mutex_new("owned.a", 0);
     tu_wait_ok(tu_fork(child_close_while_owning, NULL));
     assert_rc(shmap_wait(a, 0), SHMAP_ABANDONED);
     assert_rc(shmap_mutex_release(a), 0);
@@ -457,7 +428,7 @@ static void ev_start(struct ev_test *t, pid_t *pids)
 static void test_event_manual_releases_all(void **state)
 {
     (void)state;
-    shmap_sync *ev = event_new("ev", SHMAP_EVENT_MANUAL_RESET);
+    shmap_sync *ev = tu_event_new("ev", SHMAP_EVENT_MANUAL_RESET);
     struct ev_test t;
     pid_t pids[EV_PROCS];
     ev_start(&t, pids);
@@ -473,7 +444,7 @@ static void test_event_manual_releases_all(void **state)
         tu_wait_ok(pids[i]);
     /* Still set: a wait passes and leaves it set, until reset. */
     assert_rc(shmap_wait(ev, 0), 0);
-    assert_true(info_of(ev).signaled);
+    assert_true(tu_sync_info(ev).signaled);
     assert_rc(shmap_event_reset(ev), 0);
     assert_rc(shmap_wait(ev, 0), SHMAP_ETIMEDOUT);
     assert_rc(shmap_sync_close(ev), 0);
@@ -496,7 +467,7 @@ static void assert_pipe_empty(int fd)
 static void test_event_auto_releases_one_per_set(void **state)
 {
     (void)state;
-    shmap_sync *ev = event_new("ev", 0);
+    shmap_sync *ev = tu_event_new("ev", 0);
     struct ev_test t;
     pid_t pids[EV_PROCS];
     int released[EV_PROCS] = {0};
@@ -510,7 +481,7 @@ static void test_event_auto_releases_one_per_set(void **state)
         tu_wait_ok(pids[b]);
         /* Exactly one: the event is reset, the others are all blocked
          * again, and none of them said it was released. */
-        assert_false(info_of(ev).signaled);
+        assert_false(tu_sync_info(ev).signaled);
         for (int i = 0; i < EV_PROCS; i++)
             if (!released[i])
                 tu_wait_blocked(pids[i]);
@@ -528,9 +499,9 @@ static void test_event_auto_releases_one_per_set(void **state)
 static void test_event_initial_state(void **state)
 {
     (void)state;
-    shmap_sync *a = event_new("a", SHMAP_EVENT_INITIAL_SET);
-    shmap_sync *b = event_new("b", SHMAP_EVENT_INITIAL_SET | SHMAP_EVENT_MANUAL_RESET);
-    shmap_sync_info ia = info_of(a), ib = info_of(b);
+    shmap_sync *a = tu_event_new("a", SHMAP_EVENT_INITIAL_SET);
+    shmap_sync *b = tu_event_new("b", SHMAP_EVENT_INITIAL_SET | SHMAP_EVENT_MANUAL_RESET);
+    shmap_sync_info ia = tu_sync_info(a), ib = tu_sync_info(b);
     assert_true(ia.signaled && !ia.manual_reset);
     assert_true(ib.signaled && ib.manual_reset);
     assert_rc(shmap_wait(a, 0), 0);
@@ -539,7 +510,7 @@ static void test_event_initial_state(void **state)
     assert_rc(shmap_wait(b, 0), 0);
     shmap_sync *c = NULL;
     assert_rc(shmap_event_create("b", 0, 0600, &c), SHMAP_EXISTED); /* flags ignored */
-    assert_true(info_of(c).manual_reset);
+    assert_true(tu_sync_info(c).manual_reset);
     assert_rc(shmap_sync_close(a), 0);
     assert_rc(shmap_sync_close(b), 0);
     assert_rc(shmap_sync_close(c), 0);
@@ -550,7 +521,7 @@ static void test_event_initial_state(void **state)
 static void test_semaphore_counts(void **state)
 {
     (void)state;
-    shmap_sync *s = sem_new("sem", 2, 3);
+    shmap_sync *s = tu_sem_new("sem", 2, 3);
     assert_rc(shmap_wait(s, 0), 0);
     assert_rc(shmap_wait(s, 0), 0);
     assert_rc(shmap_wait(s, 0), SHMAP_ETIMEDOUT);
@@ -562,19 +533,19 @@ static void test_semaphore_counts(void **state)
     prev = 99;
     assert_rc(shmap_semaphore_release(s, 1, &prev), SHMAP_ERANGE);
     assert_int_equal(prev, 99);
-    shmap_sync_info info = info_of(s);
+    shmap_sync_info info = tu_sync_info(s);
     assert_int_equal(info.count, 3);
     assert_int_equal(info.maximum, 3);
     assert_rc(shmap_wait(s, 0), 0);
     assert_rc(shmap_semaphore_release(s, 2, NULL), SHMAP_ERANGE);
-    assert_int_equal(info_of(s).count, 2);
+    assert_int_equal(tu_sync_info(s).count, 2);
     assert_rc(shmap_semaphore_release(s, 1, NULL), 0);
     assert_rc(shmap_semaphore_release(s, 0, NULL), SHMAP_EINVAL);
     assert_rc(shmap_semaphore_release(s, UINT32_MAX, NULL), SHMAP_ERANGE);
-    assert_int_equal(info_of(s).count, 3);
+    assert_int_equal(tu_sync_info(s).count, 3);
     shmap_sync *t = NULL;
     assert_rc(shmap_semaphore_create("sem", 0, 1, 0, 0600, &t), SHMAP_EXISTED);
-    assert_int_equal(info_of(t).maximum, 3); /* the existing one's */
+    assert_int_equal(tu_sync_info(t).maximum, 3); /* the existing one's */
     assert_rc(shmap_sync_close(t), 0);
     assert_rc(shmap_sync_close(s), 0);
 }
@@ -594,7 +565,7 @@ static void child_sem_take(void *arg)
 static void test_semaphore_across_processes(void **state)
 {
     (void)state;
-    shmap_sync *s = sem_new("sem", 0, 10);
+    shmap_sync *s = tu_sem_new("sem", 0, 10);
     int up[2];
     tu_pipe(up);
     pid_t pids[3];
@@ -613,7 +584,7 @@ static void test_semaphore_across_processes(void **state)
     assert_int_equal(tu_pipe_wait(up[0]), 't');
     for (int i = 0; i < 3; i++)
         tu_wait_ok(pids[i]);
-    assert_int_equal(info_of(s).count, 0);
+    assert_int_equal(tu_sync_info(s).count, 0);
     assert_rc(shmap_sync_close(s), 0);
     pipes_close(up, 2);
 }
@@ -667,8 +638,8 @@ static void test_unnamed_in_view(void **state)
     tu_pipe(p.down);
     pid_t pid = tu_fork(child_placed, &p);
     assert_int_equal(tu_pipe_wait(p.up[0]), 'L');
-    assert_false(info_of(ev).signaled); /* the child took the auto-reset event */
-    assert_int_equal(info_of(sem).count, 0);
+    assert_false(tu_sync_info(ev).signaled); /* the child took the auto-reset event */
+    assert_int_equal(tu_sync_info(sem).count, 0);
     assert_rc(shmap_wait(mx, 0), SHMAP_ETIMEDOUT);
     holder_kill(pid);
     assert_rc(shmap_wait(mx, 0), SHMAP_ABANDONED);
@@ -696,12 +667,12 @@ static void test_unnamed_anonymous(void **state)
     (void)state;
     shmap_sync *ev = NULL;
     assert_rc(shmap_event_create(NULL, 0, 0, &ev), 0);
-    assert_string_equal(info_of(ev).name, "");
+    assert_string_equal(tu_sync_info(ev).name, "");
     pid_t pid = tu_fork(child_anon_event, ev);
     tu_wait_blocked(pid);
     assert_rc(shmap_event_set(ev), 0);
     tu_wait_ok(pid);
-    assert_false(info_of(ev).signaled);
+    assert_false(tu_sync_info(ev).signaled);
     assert_rc(shmap_sync_close(ev), 0);
     assert_int_equal(tu_store_count(), 0);
 }
@@ -743,10 +714,10 @@ static int describe_one(const shmap_object_info *obj, void *arg)
 static void test_describe(void **state)
 {
     (void)state;
-    shmap_sync *mx = mutex_new("d.mutex", SHMAP_MUTEX_INITIAL_OWNER);
+    shmap_sync *mx = tu_mutex_new("d.mutex", SHMAP_MUTEX_INITIAL_OWNER);
     assert_rc(shmap_wait(mx, 0), 0);
-    shmap_sync *ev = event_new("d.event", SHMAP_EVENT_MANUAL_RESET | SHMAP_EVENT_INITIAL_SET);
-    shmap_sync *sem = sem_new("d.sem", 4, 7);
+    shmap_sync *ev = tu_event_new("d.event", SHMAP_EVENT_MANUAL_RESET | SHMAP_EVENT_INITIAL_SET);
+    shmap_sync *sem = tu_sem_new("d.sem", 4, 7);
     shmap_mapping *m = tu_create("d.map", GRAN);
     struct described d = {0};
     assert_rc(shmap_store_list(SHMAP_SCOPE_LOCAL, describe_one, &d), 0);
@@ -804,7 +775,8 @@ static void test_invalid_arguments(void **state)
     assert_null(s);
     tu_snap_check(&snap);
 
-    shmap_sync *mx = mutex_new("mx", 0), *ev = event_new("ev", 0), *sem = sem_new("sem", 0, 1);
+    shmap_sync *mx = tu_mutex_new("mx", 0), *ev = tu_event_new("ev", 0),
+               *sem = tu_sem_new("sem", 0, 1);
     assert_rc(shmap_mutex_release(ev), SHMAP_ETYPE);
     assert_rc(shmap_event_set(mx), SHMAP_ETYPE);
     assert_rc(shmap_event_reset(sem), SHMAP_ETYPE);

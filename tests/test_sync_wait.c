@@ -46,34 +46,6 @@ static int64_t ms_since(const struct timespec *t0)
     return (int64_t)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-static shmap_sync *mutex_new(const char *name)
-{
-    shmap_sync *s = NULL;
-    assert_rc(shmap_mutex_create(name, 0, 0600, &s), 0);
-    return s;
-}
-
-static shmap_sync *event_new(const char *name, uint32_t flags)
-{
-    shmap_sync *s = NULL;
-    assert_rc(shmap_event_create(name, flags, 0600, &s), 0);
-    return s;
-}
-
-static shmap_sync *sem_new(const char *name, uint32_t initial, uint32_t maximum)
-{
-    shmap_sync *s = NULL;
-    assert_rc(shmap_semaphore_create(name, initial, maximum, 0, 0600, &s), 0);
-    return s;
-}
-
-static shmap_sync_info info_of(const shmap_sync *s)
-{
-    shmap_sync_info info;
-    assert_rc(shmap_sync_query(s, &info), 0);
-    return info;
-}
-
 static void close_all(shmap_sync **s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -166,7 +138,8 @@ static void assert_times_out(int rc, const struct timespec *t0, int64_t ms)
 static void test_timeouts_expire(void **state)
 {
     (void)state;
-    shmap_sync *sem = sem_new("sem", 0, 1), *ev = event_new("ev", 0), *mx = mutex_new("mx");
+    shmap_sync *sem = tu_sem_new("sem", 0, 1), *ev = tu_event_new("ev", 0),
+               *mx = tu_mutex_new("mx", 0);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     assert_times_out(shmap_wait(sem, 100), &t0, 100);
@@ -182,7 +155,7 @@ static void test_timeouts_expire(void **state)
     assert_rc(shmap_wait_until(mx, &past), SHMAP_ETIMEDOUT);
     assert_rc(shmap_wait_until(ev, &past), SHMAP_ETIMEDOUT);
 
-    shmap_sync *set = event_new("set", SHMAP_EVENT_INITIAL_SET);
+    shmap_sync *set = tu_event_new("set", SHMAP_EVENT_INITIAL_SET);
     shmap_sync *any[] = {ev, sem, mx};
     int index = 77;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -200,7 +173,7 @@ static void test_timeouts_expire(void **state)
     }
     assert_times_out(shmap_wait_multiple_until(all, 2, true, &deadline, &index), &t0, 70);
     assert_int_equal(index, 77); /* left alone */
-    assert_true(info_of(set).signaled);
+    assert_true(tu_sync_info(set).signaled);
     owner_stop(&o);
     shmap_sync *objs[] = {sem, ev, mx, set};
     close_all(objs, 4);
@@ -211,26 +184,26 @@ static void test_timeouts_expire(void **state)
 static void test_wait_any_lowest_ready(void **state)
 {
     (void)state;
-    shmap_sync *o[] = {event_new("e0", 0), sem_new("s1", 1, 5),
-                       event_new("e2", SHMAP_EVENT_INITIAL_SET), mutex_new("m3")};
+    shmap_sync *o[] = {tu_event_new("e0", 0), tu_sem_new("s1", 1, 5),
+                       tu_event_new("e2", SHMAP_EVENT_INITIAL_SET), tu_mutex_new("m3", 0)};
     int index = -1;
     assert_rc(shmap_wait_multiple(o, 4, false, 0, &index), 0);
     assert_int_equal(index, 1);
-    assert_int_equal(info_of(o[1]).count, 0);
-    assert_true(info_of(o[2]).signaled); /* only the lowest is taken */
+    assert_int_equal(tu_sync_info(o[1]).count, 0);
+    assert_true(tu_sync_info(o[2]).signaled); /* only the lowest is taken */
     assert_rc(shmap_wait_multiple(o, 4, false, 0, &index), 0);
     assert_int_equal(index, 2);
-    assert_false(info_of(o[2]).signaled);
+    assert_false(tu_sync_info(o[2]).signaled);
     assert_rc(shmap_wait_multiple(o, 4, false, SHMAP_INFINITE, &index), 0);
     assert_int_equal(index, 3);
     assert_rc(shmap_wait_multiple(o, 4, false, 0, &index), 0); /* ours: recursive */
     assert_int_equal(index, 3);
-    assert_int_equal(info_of(o[3]).recursion, 2);
+    assert_int_equal(tu_sync_info(o[3]).recursion, 2);
     assert_rc(shmap_event_set(o[0]), 0);
     assert_rc(shmap_semaphore_release(o[1], 2, NULL), 0);
     assert_rc(shmap_wait_multiple(o, 4, false, 0, NULL), 0);
-    assert_false(info_of(o[0]).signaled);
-    assert_int_equal(info_of(o[1]).count, 2);
+    assert_false(tu_sync_info(o[0]).signaled);
+    assert_int_equal(tu_sync_info(o[1]).count, 2);
     assert_rc(shmap_mutex_release(o[3]), 0);
     assert_rc(shmap_mutex_release(o[3]), 0);
     /* Duplicates are fine for wait-any. */
@@ -268,7 +241,7 @@ static void child_wait_any(void *arg)
 static void test_wait_any_blocked(void **state)
 {
     (void)state;
-    shmap_sync *o[] = {event_new("a", 0), event_new("b", 0), mutex_new("m")};
+    shmap_sync *o[] = {tu_event_new("a", 0), tu_event_new("b", 0), tu_mutex_new("m", 0)};
     struct any_child a = {.want_rc = 0, .want_index = 1};
     tu_pipe(a.up);
     struct holder h;
@@ -279,7 +252,7 @@ static void test_wait_any_blocked(void **state)
     assert_rc(shmap_event_set(o[1]), 0);
     assert_int_equal(read_byte(a.up[0]), '1');
     tu_wait_ok(pid);
-    assert_false(info_of(o[1]).signaled);
+    assert_false(tu_sync_info(o[1]).signaled);
 
     a.want_rc = SHMAP_ABANDONED;
     a.want_index = 2;
@@ -325,17 +298,17 @@ static void child_wait_all(void *arg)
 /* Nothing changes while one object is missing; then all at once. */
 static void assert_untouched(shmap_sync **o)
 {
-    assert_true(info_of(o[0]).signaled);
-    assert_int_equal(info_of(o[1]).count, 1);
-    assert_int_equal(info_of(o[2]).owner_tid, 0);
-    assert_false(info_of(o[3]).signaled);
+    assert_true(tu_sync_info(o[0]).signaled);
+    assert_int_equal(tu_sync_info(o[1]).count, 1);
+    assert_int_equal(tu_sync_info(o[2]).owner_tid, 0);
+    assert_false(tu_sync_info(o[3]).signaled);
 }
 
 static void test_wait_all_takes_all_or_nothing(void **state)
 {
     (void)state;
-    shmap_sync *o[] = {event_new("auto", SHMAP_EVENT_INITIAL_SET), sem_new("sem", 1, 1),
-                       mutex_new("mutex"), event_new("manual", SHMAP_EVENT_MANUAL_RESET)};
+    shmap_sync *o[] = {tu_event_new("auto", SHMAP_EVENT_INITIAL_SET), tu_sem_new("sem", 1, 1),
+                       tu_mutex_new("mutex", 0), tu_event_new("manual", SHMAP_EVENT_MANUAL_RESET)};
     int index = -1;
     assert_rc(shmap_wait_multiple(o, 4, true, 0, &index), SHMAP_ETIMEDOUT);
     assert_untouched(o);
@@ -351,13 +324,13 @@ static void test_wait_all_takes_all_or_nothing(void **state)
     assert_untouched(o);
     assert_rc(shmap_event_set(o[3]), 0); /* the last one: from this process */
     assert_int_equal(read_byte(c.up[0]), 'T');
-    assert_false(info_of(o[0]).signaled);
-    assert_int_equal(info_of(o[1]).count, 0);
-    assert_int_equal(info_of(o[2]).owner_tid, (uint32_t)pid);
-    assert_true(info_of(o[3]).signaled); /* manual-reset: stays set */
+    assert_false(tu_sync_info(o[0]).signaled);
+    assert_int_equal(tu_sync_info(o[1]).count, 0);
+    assert_int_equal(tu_sync_info(o[2]).owner_tid, (uint32_t)pid);
+    assert_true(tu_sync_info(o[3]).signaled); /* manual-reset: stays set */
     tu_pipe_signal(c.down[1], 'g');
     tu_wait_ok(pid);
-    assert_int_equal(info_of(o[2]).owner_tid, 0);
+    assert_int_equal(tu_sync_info(o[2]).owner_tid, 0);
     close_all(o, 4);
     for (int i = 0; i < 2; i++) {
         close(c.up[i]);
@@ -368,13 +341,13 @@ static void test_wait_all_takes_all_or_nothing(void **state)
 static void test_wait_all_abandoned_and_duplicates(void **state)
 {
     (void)state;
-    shmap_sync *o[] = {event_new("ev", SHMAP_EVENT_INITIAL_SET), mutex_new("m")};
+    shmap_sync *o[] = {tu_event_new("ev", SHMAP_EVENT_INITIAL_SET), tu_mutex_new("m", 0)};
     struct holder h;
     holder_kill(&h, holder_start(&h, "m"));
     int index = -1;
     assert_rc(shmap_wait_multiple(o, 2, true, 0, &index), SHMAP_ABANDONED);
     assert_int_equal(index, 1);
-    assert_false(info_of(o[0]).signaled);
+    assert_false(tu_sync_info(o[0]).signaled);
     assert_rc(shmap_mutex_release(o[1]), 0);
 
     shmap_sync *again = NULL;
@@ -437,7 +410,7 @@ static void child_plain_wait(void *arg)
 static void test_wait_all_passes_mutex_wake_on(void **state)
 {
     (void)state;
-    shmap_sync *m = mutex_new("fw.m"), *e = event_new("fw.e", 0);
+    shmap_sync *m = tu_mutex_new("fw.m", 0), *e = tu_event_new("fw.e", 0);
     assert_rc(shmap_wait(m, 0), 0);
     int up[2];
     tu_pipe(up);
@@ -563,7 +536,8 @@ static void test_signal_does_not_end_wait(void **state)
     sa.sa_flags = 0; /* no SA_RESTART */
     sigemptyset(&sa.sa_mask);
     assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
-    shmap_sync *ev = event_new("ev", 0), *mx = mutex_new("mx"), *other = event_new("other", 0);
+    shmap_sync *ev = tu_event_new("ev", 0), *mx = tu_mutex_new("mx", 0),
+               *other = tu_event_new("other", 0);
 
     struct sig_waiter w = {.o = {ev, NULL}};
     sig_run(&w, 0);
@@ -590,7 +564,7 @@ static void test_signal_does_not_end_wait(void **state)
     assert_rc(shmap_event_set(ev), 0);
     sig_join(&w);
     assert_rc(w.rc, 0);
-    assert_false(info_of(ev).signaled);
+    assert_false(tu_sync_info(ev).signaled);
 
     w = (struct sig_waiter){.o = {ev, NULL}};
     sig_run(&w, 3);
@@ -711,8 +685,8 @@ static void test_stress_mixed_waits(void **state)
     (void)state;
     shmap_mapping *map = tu_create("st.map", GRAN);
     volatile uint64_t *shared = tu_map(map, SHMAP_ACCESS_WRITE, 0, 0);
-    shmap_sync *o[] = {mutex_new("st.m"), sem_new("st.s", 2, 2), event_new("st.e1", 0),
-                       event_new("st.e2", 0), event_new("st.never", 0)};
+    shmap_sync *o[] = {tu_mutex_new("st.m", 0), tu_sem_new("st.s", 2, 2), tu_event_new("st.e1", 0),
+                       tu_event_new("st.e2", 0), tu_event_new("st.never", 0)};
     static const int kinds[] = {0, 0, 1, 1, 2, 2, 3, 3, 4};
     enum { NKIDS = sizeof kinds / sizeof kinds[0] };
     struct stress st[NKIDS];
@@ -739,9 +713,9 @@ static void test_stress_mixed_waits(void **state)
             tu_wait_ok(pids[i]);
     assert_int_equal(shared[0], 6 * STRESS_ROUNDS);
     assert_int_equal(shared[2], STRESS_ROUNDS);
-    assert_int_equal(info_of(o[1]).count, 2);
-    assert_int_equal(info_of(o[0]).owner_tid, 0);
-    assert_false(info_of(o[2]).signaled);
+    assert_int_equal(tu_sync_info(o[1]).count, 2);
+    assert_int_equal(tu_sync_info(o[0]).owner_tid, 0);
+    assert_false(tu_sync_info(o[2]).signaled);
     close_all(o, 5);
     assert_rc(shmap_view_unmap((void *)shared), 0);
     assert_rc(shmap_mapping_close(map), 0);
@@ -787,16 +761,16 @@ static void child_race(void *arg)
 static void test_wait_all_races(void **state)
 {
     (void)state;
-    shmap_sync *o[] = {event_new("r.e", SHMAP_EVENT_INITIAL_SET), sem_new("r.s", 1, 1),
-                       mutex_new("r.m")};
+    shmap_sync *o[] = {tu_event_new("r.e", SHMAP_EVENT_INITIAL_SET), tu_sem_new("r.s", 1, 1),
+                       tu_mutex_new("r.m", 0)};
     pid_t pids[5];
     for (int kind = 0; kind < 5; kind++)
         pids[kind] = tu_fork(child_race, (void *)(uintptr_t)kind);
     for (int kind = 0; kind < 5; kind++)
         tu_wait_ok(pids[kind]);
-    assert_true(info_of(o[0]).signaled);
-    assert_int_equal(info_of(o[1]).count, 1);
-    assert_int_equal(info_of(o[2]).owner_tid, 0);
+    assert_true(tu_sync_info(o[0]).signaled);
+    assert_int_equal(tu_sync_info(o[1]).count, 1);
+    assert_int_equal(tu_sync_info(o[2]).owner_tid, 0);
     assert_rc(shmap_wait_multiple(o, 3, true, 0, NULL), 0); /* all there */
     assert_rc(shmap_mutex_release(o[2]), 0);
     close_all(o, 3);

@@ -529,3 +529,32 @@ void tu_wait_blocked(pid_t tid)
             fail_msg("thread %d never blocked (state %c)", (int)tid, tu_task_state(tid));
     }
 }
+
+shmap_sync *tu_mutex_new(const char *name, uint32_t flags)
+{
+    shmap_sync *s = NULL;
+    assert_rc(shmap_mutex_create(name, flags, 0600, &s), 0);
+    assert_non_null(s);
+    return s;
+}
+
+shmap_sync *tu_event_new(const char *name, uint32_t flags)
+{
+    shmap_sync *s = NULL;
+    assert_rc(shmap_event_create(name, flags, 0600, &s), 0);
+    return s;
+}
+
+shmap_sync *tu_sem_new(const char *name, uint32_t initial, uint32_t maximum)
+{
+    shmap_sync *s = NULL;
+    assert_rc(shmap_semaphore_create(name, initial, maximum, 0, 0600, &s), 0);
+    return s;
+}
+
+shmap_sync_info tu_sync_info(const shmap_sync *s)
+{
+    shmap_sync_info info;
+    assert_rc(shmap_sync_query(s, &info), 0);
+    return info;
+}

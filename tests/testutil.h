@@ -91,6 +91,15 @@ void tu_info(const shmap_mapping *m, shmap_mapping_info *info);
 /* Maps a view; asserts success. */
 void *tu_map(shmap_mapping *m, uint32_t access, uint64_t offset, size_t length);
 
+/* New named (or, NAME NULL, unnamed) synchronization objects, mode 0600;
+ * each asserts the create said "created". */
+shmap_sync *tu_mutex_new(const char *name, uint32_t flags);
+shmap_sync *tu_event_new(const char *name, uint32_t flags);
+shmap_sync *tu_sem_new(const char *name, uint32_t initial, uint32_t maximum);
+
+/* shmap_sync_query of S; asserts success. */
+shmap_sync_info tu_sync_info(const shmap_sync *s);
+
 /* ---- Processes ------------------------------------------------------- */
 
 /* Forks a child that runs FN(ARG) and then _exit(0).  The child must not

@@ -83,6 +83,11 @@ int command_help(const struct command *cmd);
  * if there are between MIN and MAX. */
 bool operands_check(const struct command *cmd, int count, int min, int max, const char *what);
 
+/* Parses the arguments of a command that takes one NAME and no option but
+ * --help.  Returns EXIT_OK with *NAME set, or the exit status to return at
+ * once (usage error, or help shown). */
+int name_only_args(const struct command *cmd, int argc, char **argv, const char **name);
+
 /* Usage error for CMD: "shmap: SUBJECT: MESSAGE; try 'shmap CMD --help'". */
 int fail_usage(const struct command *cmd, const char *subject, const char *message);
 

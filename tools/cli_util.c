@@ -144,6 +144,21 @@ bool operands_check(const struct command *cmd, int count, int min, int max, cons
     return true;
 }
 
+int name_only_args(const struct command *cmd, int argc, char **argv, const char **name)
+{
+    static const struct option options[] = {
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    while ((opt = option_next(cmd, argc, argv, options)) != -1)
+        return opt == OPT_HELP ? command_help(cmd) : EXIT_USAGE;
+    if (!operands_check(cmd, argc - optind, 1, 1, "NAME"))
+        return EXIT_USAGE;
+    *name = argv[optind];
+    return EXIT_OK;
+}
+
 /* ---- Parsing ------------------------------------------------------------- */
 
 bool parse_size(const char *text, uint64_t *out)

@@ -204,16 +204,10 @@ const struct command cmd_create = {
 
 static int rm_run(const struct command *self, int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-    };
-    int opt;
-    while ((opt = option_next(self, argc, argv, options)) != -1)
-        return opt == OPT_HELP ? command_help(self) : EXIT_USAGE;
-    if (!operands_check(self, argc - optind, 1, 1, "NAME"))
-        return EXIT_USAGE;
-    const char *name = argv[optind];
+    const char *name;
+    int parsed = name_only_args(self, argc, argv, &name);
+    if (parsed != EXIT_OK)
+        return parsed;
     char full[SHMAP_NAME_BUF];
     uint32_t scope;
     int rc = name_parse(name, &scope, full, sizeof full);
